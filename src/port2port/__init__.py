@@ -1,0 +1,3 @@
+"""Port 2 Port Security Platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,223 @@
+"""The `port2port` command: demo, serve, seed-demo, createadmin, token create, audit verify, ..."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "port2port.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str, **options) -> None:
+    from django.core.management import call_command
+
+    call_command(*args, **options)
+
+
+def cmd_compilemessages(_args) -> int:
+    """Compile the .po catalogues to .mo with polib (no GNU gettext needed on the machine)."""
+    import polib
+
+    locale_dir = Path(__file__).resolve().parent / "locale"
+    count = 0
+    for po_path in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
+        polib.pofile(str(po_path)).save_as_mofile(str(po_path.with_suffix(".mo")))
+        count += 1
+    print(f"compiled {count} catalogues")
+    return 0
+
+
+def cmd_migrate(_args) -> int:
+    _django()
+    _manage("migrate", "--no-input", verbosity=0)
+    return 0
+
+
+def cmd_seed_demo(_args) -> int:
+    _django()
+    from port2port.core.demo import seed_demo
+
+    summary = seed_demo()
+    print(summary)
+    return 0
+
+
+def _print_logins() -> None:
+    from port2port.core.demo import demo_logins
+
+    logins, password = demo_logins()
+    print(f"\nDemo logins (password for all: {password})")
+    print(f"{'username':<22} {'role':<44} {'TOTP key (base32)'}")
+    for row in logins:
+        print(f"{row['username']:<22} {row['role']:<44} {row['totp'] or '-'}")
+    print("\nAccounts with a TOTP key ask for a code: add the key to an authenticator app,")
+    print("or print the current code with: .venv/bin/port2port demo-code USERNAME")
+
+
+def cmd_demo(args) -> int:
+    cmd_compilemessages(args)
+    cmd_migrate(args)
+    cmd_seed_demo(args)
+    _print_logins()
+    return cmd_serve(args)
+
+
+def cmd_serve(args) -> int:
+    _django()
+    import uvicorn
+
+    host, port = args.host, args.port
+    print(f"\nPort 2 Port is served at http://{host}:{port}/  (Ctrl+C stops it)\n", flush=True)
+    uvicorn.run(
+        "port2port.asgi:application", host=host, port=port, log_level="warning", lifespan="off"
+    )
+    return 0
+
+
+def cmd_demo_code(args) -> int:
+    _django()
+    from port2port.core.demo import demo_totp_code
+
+    code = demo_totp_code(args.username)
+    if code is None:
+        print(f"{args.username} is not a demo account with an authenticator", file=sys.stderr)
+        return 1
+    print(code)
+    return 0
+
+
+def cmd_createadmin(args) -> int:
+    _django()
+    from port2port.core.services import platform_admin_bootstrap as admin_create
+
+    password = os.environ.get("PORT2PORT_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = admin_create(username=args.username, email=args.email or "", password=password)
+    except Exception as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"platform admin {user.username} created; they enrol an authenticator at first login")
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    _django()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from port2port.core.errors import AppError
+    from port2port.core.models import Organisation
+    from port2port.core.services import token_create
+    from port2port.core.visibility import SYSTEM
+
+    organisation = Organisation.objects.filter(name=args.organisation).first()
+    if organisation is None:
+        print(f"error: no organisation named “{args.organisation}”", file=sys.stderr)
+        return 2
+    expires = timezone.now() + timedelta(days=args.days) if args.days else None
+    try:
+        token, secret = token_create(
+            actor=SYSTEM,
+            organisation=organisation,
+            name=args.name,
+            scopes=args.scope,
+            expires_at=expires,
+        )
+    except AppError as exc:
+        print(f"error: {exc.message} {exc.fields}", file=sys.stderr)
+        return 2
+    print(f"token {token.prefix} for {organisation.name}, scopes {', '.join(token.scopes)}")
+    print("shown once, store it now:")
+    print(secret)
+    return 0
+
+
+def cmd_audit_verify(_args) -> int:
+    _django()
+    from port2port.core.audit import verify
+
+    result = verify()
+    if result.ok:
+        print(f"audit log intact: {result.checked} records checked")
+        return 0
+    print(f"audit log BROKEN at record #{result.broken_seq}: {result.problem}", file=sys.stderr)
+    print(f"{result.checked} records checked before the break", file=sys.stderr)
+    return 1
+
+
+def cmd_manage(args) -> int:
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["port2port manage", *args.rest])
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="port2port", description="Port 2 Port Security Platform")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    def add_serve_args(p):
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    p = sub.add_parser(
+        "demo", help="migrate, seed the Belgian demo network, print logins and serve"
+    )
+    add_serve_args(p)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("serve", help="serve the platform with uvicorn")
+    add_serve_args(p)
+    p.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="create or update the database").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed-demo", help="seed the demo network (idempotent)").set_defaults(
+        func=cmd_seed_demo
+    )
+    sub.add_parser("compilemessages", help="compile the translation catalogues").set_defaults(
+        func=cmd_compilemessages
+    )
+    p = sub.add_parser("demo-code", help="print the current TOTP code of a demo account")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_demo_code)
+    p = sub.add_parser(
+        "createadmin",
+        help="create a platform admin (password from PORT2PORT_ADMIN_PASSWORD or prompt)",
+    )
+    p.add_argument("--username", required=True)
+    p.add_argument("--email")
+    p.set_defaults(func=cmd_createadmin)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    p = token.add_parser("create", help="issue an organisation API token (shown once)")
+    p.add_argument("--organisation", required=True, help="the organisation's exact name")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scope", action="append", required=True, help="e.g. core:person:view (repeat)")
+    p.add_argument("--days", type=int, default=365, help="validity in days (0: no expiry)")
+    p.set_defaults(func=cmd_token_create)
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

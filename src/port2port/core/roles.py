@@ -1,0 +1,98 @@
+"""Roles and the permissions they grant (DESIGN.md §4). Permissions live in code, not data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Perm(StrEnum):
+    """Every permission, named `<module>:<resource>:<action>`, alphabetical."""
+
+    CORE_AUDIT_VIEW = "core:audit:view"
+    CORE_MEMBERSHIP_CHANGE = "core:membership:change"
+    CORE_MEMBERSHIP_VIEW = "core:membership:view"
+    CORE_ORGANISATION_CHANGE = "core:organisation:change"
+    CORE_ORGANISATION_CREATE = "core:organisation:create"
+    CORE_ORGANISATION_VIEW = "core:organisation:view"
+    CORE_PERSON_CHANGE = "core:person:change"
+    CORE_PERSON_CREATE = "core:person:create"
+    CORE_PERSON_VIEW = "core:person:view"
+    CORE_PORT_VIEW = "core:port:view"
+    CORE_TOKEN_CREATE = "core:token:create"
+    CORE_TOKEN_REVOKE = "core:token:revoke"
+    CORE_TOKEN_VIEW = "core:token:view"
+    CORE_USER_CHANGE = "core:user:change"
+    CORE_USER_VIEW = "core:user:view"
+
+
+class Role(models.TextChoices):
+    PLATFORM_ADMIN = "platform_admin", _("Platform admin")
+    PORT_SECURITY_OFFICER = "port_security_officer", _("Port security officer (PSO)")
+    PFSO = "pfso", _("Port facility security officer (PFSO)")
+    CONTROL_ROOM_OPERATOR = "control_room_operator", _("Control-room operator")
+    PORT_AUTHORITY_OFFICER = (
+        "port_authority_officer",
+        _("Port authority officer / harbour lieutenant"),
+    )
+    LCMB_MEMBER = "lcmb_member", _("LCMB member")
+    POLICE_LIAISON = "police_liaison", _("Police liaison")
+    CUSTOMS_LIAISON = "customs_liaison", _("Customs liaison")
+    COMPANY_SECURITY_MANAGER = "company_security_manager", _("Company security manager")
+    SECURITY_DESK = "security_desk", _("Security desk")
+    EMPLOYEE = "employee", _("Employee")
+    VISITOR_HOST = "visitor_host", _("Visitor host")
+
+
+_EVERYONE = {Perm.CORE_ORGANISATION_VIEW, Perm.CORE_PORT_VIEW}
+_STAFF_VIEW = _EVERYONE | {Perm.CORE_PERSON_VIEW, Perm.CORE_MEMBERSHIP_VIEW}
+_SECURITY_LEAD = _STAFF_VIEW | {
+    Perm.CORE_AUDIT_VIEW,
+    Perm.CORE_MEMBERSHIP_CHANGE,
+    Perm.CORE_ORGANISATION_CHANGE,
+    Perm.CORE_PERSON_CHANGE,
+    Perm.CORE_PERSON_CREATE,
+    Perm.CORE_TOKEN_CREATE,
+    Perm.CORE_TOKEN_REVOKE,
+    Perm.CORE_TOKEN_VIEW,
+    Perm.CORE_USER_CHANGE,
+    Perm.CORE_USER_VIEW,
+}
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.PLATFORM_ADMIN: frozenset(Perm),
+    Role.PORT_SECURITY_OFFICER: frozenset(_SECURITY_LEAD),
+    Role.PFSO: frozenset(_SECURITY_LEAD),
+    Role.COMPANY_SECURITY_MANAGER: frozenset(_SECURITY_LEAD),
+    Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW),
+    Role.PORT_AUTHORITY_OFFICER: frozenset(_STAFF_VIEW | {Perm.CORE_AUDIT_VIEW}),
+    Role.LCMB_MEMBER: frozenset(_STAFF_VIEW),
+    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW),
+    Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW),
+    Role.SECURITY_DESK: frozenset(_STAFF_VIEW),
+    Role.EMPLOYEE: frozenset(_EVERYONE),
+    Role.VISITOR_HOST: frozenset(_EVERYONE),
+}
+
+# Roles whose reach for a permission extends from their organisation to every organisation of
+# the organisation's ports, when held in a port authority (DESIGN.md §4: port authority staff
+# see their port's organisations).
+PORT_WIDE_ROLES = frozenset({Role.PORT_SECURITY_OFFICER, Role.PORT_AUTHORITY_OFFICER})
+PORT_WIDE_PERMS = frozenset({Perm.CORE_ORGANISATION_VIEW})
+
+# What an organisation API token may be scoped to: reads, and the writes a machine does.
+TOKEN_SCOPES = frozenset(
+    {
+        Perm.CORE_AUDIT_VIEW,
+        Perm.CORE_MEMBERSHIP_VIEW,
+        Perm.CORE_ORGANISATION_VIEW,
+        Perm.CORE_PERSON_CREATE,
+        Perm.CORE_PERSON_VIEW,
+        Perm.CORE_PORT_VIEW,
+    }
+)
+
+# Roles that only a platform admin may hand out.
+ADMIN_ONLY_ROLES = frozenset({Role.PLATFORM_ADMIN})

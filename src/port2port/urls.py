@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from .core.apibase import build_api
+
+api = build_api()
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("port2port.core.urls")),
+]
+
+handler400 = "port2port.core.views.error_400"
+handler403 = "port2port.core.views.error_403"
+handler404 = "port2port.core.views.error_404"
+handler500 = "port2port.core.views.error_500"
