@@ -178,6 +178,16 @@ def test_dashboard_shows_organisation_ports_people_and_audit(client):
         assert text in page
 
 
+def test_admin_dashboard_lists_platform_wide_audit_records(client, admin):
+    from port2port.core import audit
+
+    audit.record(None, "demo.seeded", details={"created": 1})  # a record of no organisation
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "demo.seeded" in page.content.decode()
+    assert client.get("/audit/").status_code == 200
+
+
 def test_audit_page_filters(client):
     org = OrganisationFactory()
     officer = user_in(org, Role.PFSO)
@@ -194,3 +204,18 @@ def test_audit_page_filters(client):
     ).content.decode()
     assert "<html" not in partial
     assert "core.person.created" in partial
+
+
+def test_linking_an_itsme_identity(client, admin, settings):
+    settings.OIDC_ISSUER = "https://idp.example.test/"
+    person = PersonFactory(organisation=OrganisationFactory())
+    account = user_in(person.organisation, Role.EMPLOYEE)
+    response = client.post(f"/people/{account.person.pk}/identity/", {"oidc_subject": "abc-123"})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.oidc_subject == "https://idp.example.test|abc-123"
+    assert AuditRecord.objects.filter(action="auth.oidc.linked", object_id=str(account.pk)).exists()
+    other = user_in(person.organisation, Role.EMPLOYEE)
+    response = client.post(f"/people/{other.person.pk}/identity/", {"oidc_subject": "abc-123"})
+    assert response.status_code == 422
+    assert "another account" in response.content.decode()

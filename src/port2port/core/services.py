@@ -546,6 +546,10 @@ def oidc_subject_link(*, actor: Any, user: User, subject: str) -> User:
     """Link an OpenID Connect (itsme) identity to an account so that it can sign in with it."""
     _require_on_user(actor, Perm.CORE_USER_CHANGE, user)
     subject = (subject or "").strip() or None
+    if subject and "|" not in subject:  # a bare `sub` belongs to the configured provider
+        if not settings.OIDC_ISSUER:
+            raise Invalid(_("OpenID Connect login is not configured"), field="oidc_subject")
+        subject = f"{settings.OIDC_ISSUER.rstrip('/')}|{subject}"
     if subject and User.objects.filter(oidc_subject=subject).exclude(pk=user.pk).exists():
         raise Conflict(_("this identity is linked to another account"), field="oidc_subject")
     user.oidc_subject = subject
