@@ -206,13 +206,13 @@ def logout_view(request):
 
 def oidc_start_view(request):
     if not settings.OIDC_ISSUER:
-        raise Invalid("OpenID Connect login is not configured")
+        raise Invalid(_("OpenID Connect login is not configured"))
     return oidc.oidc_redirect(request, request.build_absolute_uri(reverse("core:oidc_callback")))
 
 
 def oidc_callback_view(request):
     if not settings.OIDC_ISSUER:
-        raise Invalid("OpenID Connect login is not configured")
+        raise Invalid(_("OpenID Connect login is not configured"))
     try:
         subject = oidc.oidc_subject_from_callback(request)
     except NotAuthenticated as error:
@@ -583,7 +583,7 @@ def _person_action(request, person_id, form_class, key, act, **form_kwargs):
 def _account_of(request, person):
     account = selectors.user_of_person(request.user, person)
     if account is None:
-        raise Invalid("this person has no account yet")
+        raise Invalid(_("this person has no account yet"))
     return account
 
 
@@ -673,7 +673,7 @@ def person_account_action_view(request, person_id, action):
             request, _("Account activated.") if action == "activate" else _("Account deactivated.")
         )
     else:
-        raise Invalid(f"unknown action “{action}”", field="action")
+        raise Invalid(_("unknown action “%(action)s”") % {"action": action}, field="action")
     return redirect("core:person", person_id=person.pk)
 
 
