@@ -55,9 +55,9 @@ def _print_logins() -> None:
 
     logins, password = demo_logins()
     print(f"\nDemo logins (password for all: {password})")
-    print(f"{'username':<22} {'role':<44} {'TOTP key (base32)'}")
+    print(f"{'username':<20} {'role':<56} {'TOTP key (base32)'}")
     for row in logins:
-        print(f"{row['username']:<22} {row['role']:<44} {row['totp'] or '-'}")
+        print(f"{row['username']:<20} {row['role']:<56} {row['totp'] or '-'}")
     print("\nAccounts with a TOTP key ask for a code: add the key to an authenticator app,")
     print("or print the current code with: .venv/bin/port2port demo-code USERNAME")
 

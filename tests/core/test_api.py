@@ -307,3 +307,25 @@ def test_openapi_docs_are_served(client):
     assert client.get("/api/v1/docs").status_code == 200
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/organisations" in schema["paths"]
+
+
+def test_a_token_never_gets_more_than_its_issuer_holds(client, monkeypatch):
+    from port2port.core import roles
+
+    # PFSOs without core:audit:view for this test: their tokens may not have it either.
+    monkeypatch.setitem(
+        roles.ROLE_PERMS, Role.PFSO, roles.ROLE_PERMS[Role.PFSO] - {Perm.CORE_AUDIT_VIEW}
+    )
+    org = OrganisationFactory()
+    sign_in(client, user_in(org, Role.PFSO))
+    body = assert_error_shape(
+        client.post(
+            "/api/v1/tokens",
+            {"organisation": str(org.pk), "name": "x", "scopes": ["core:audit:view"]},
+            content_type="application/json",
+        ),
+        422,
+        "invalid",
+    )
+    assert "do not hold" in body["fields"]["scopes"]
+    assert not ApiToken.objects.filter(organisation=org).exists()

@@ -185,3 +185,26 @@ def test_open_redirect_is_refused(client, org):
         {"username": user.username, "password": PASSWORD, "next": "https://evil.example/"},
     )
     assert response["Location"] == "/"
+
+
+def test_a_password_alone_cannot_enrol_a_new_authenticator(client, org):
+    """Someone who knows the password of an enrolled user must not swap in their own device."""
+    user = user_in(org, Role.PFSO, clearance=ClearanceLevel.CONFIDENTIAL)
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    assert password_step(client, user.username)["Location"] == "/login/code/"
+    assert client.get("/login/enrol/")["Location"] == "/login/"
+    assert client.post("/login/enrol/", {"code": "123456"})["Location"] == "/login/"
+    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert client.get("/").status_code == 302
+
+
+def test_signed_in_user_replaces_their_authenticator(client, org):
+    user = user_in(org, Role.PFSO, clearance=ClearanceLevel.CONFIDENTIAL)
+    old = TOTPDevice.objects.create(user=user, name="old phone", confirmed=True)
+    sign_in(client, user)
+    assert client.post("/account/authenticator/")["Location"] == "/login/enrol/"
+    client.get("/login/enrol/")
+    new = TOTPDevice.objects.get(user=user, confirmed=False)
+    assert client.post("/login/enrol/", {"code": current_code(new)}).status_code == 302
+    assert list(TOTPDevice.objects.filter(user=user).values_list("pk", flat=True)) == [new.pk]
+    assert not TOTPDevice.objects.filter(pk=old.pk).exists()

@@ -381,7 +381,7 @@ def demo_logins() -> tuple[list[dict], str]:
         rows.append(
             {
                 "username": username,
-                "role": f"{', '.join(str(Role(r).label) for r in roles)} · {short}"[:44],
+                "role": f"{', '.join(str(Role(r).label) for r in roles)} · {short}",
                 "totp": base64.b32encode(device.bin_key).decode() if device else "",
             }
         )

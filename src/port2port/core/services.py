@@ -590,6 +590,13 @@ def token_create(
     unknown = [s for s in scopes if s not in TOKEN_SCOPES]
     if unknown:
         raise Invalid(_("unknown scope “%(scope)s”") % {"scope": unknown[0]}, field="scopes")
+    beyond = [s for s in scopes if not reach(actor, Perm(s)).covers(organisation.pk)]
+    if beyond:
+        raise Invalid(
+            _("you cannot give a token the scope “%(scope)s”, which you do not hold yourself")
+            % {"scope": beyond[0]},
+            field="scopes",
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid(_("the expiry must lie in the future"), field="expires_at")
     prefix = secrets.token_hex(6)

@@ -46,6 +46,9 @@ from .visibility import reach
 
 PENDING_KEY = "p2p_pending_user"
 PENDING_AT_KEY = "p2p_pending_at"
+# Set only where enrolling an authenticator is legitimate: no authenticator yet, or a signed-in
+# user replacing theirs. Without it, a password alone could enrol a new device and skip TOTP.
+PENDING_ENROL_KEY = "p2p_pending_may_enrol"
 PENDING_SECONDS = 300
 
 
@@ -69,9 +72,10 @@ def _safe_next(request, default: str) -> str:
 # Login ------------------------------------------------------------------------------------------
 
 
-def _set_pending(request, user: User) -> None:
+def _set_pending(request, user: User, *, may_enrol: bool = False) -> None:
     request.session[PENDING_KEY] = str(user.pk)
     request.session[PENDING_AT_KEY] = int(time.time())
+    request.session[PENDING_ENROL_KEY] = may_enrol
 
 
 def _pending_user(request) -> User | None:
@@ -86,6 +90,7 @@ def _complete_login(
 ) -> HttpResponseRedirect:
     next_url = request.session.get("p2p_next") or reverse("core:dashboard")
     request.session.pop(PENDING_KEY, None)
+    request.session.pop(PENDING_ENROL_KEY, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
         otp_login(request, device)
@@ -115,7 +120,7 @@ def login_view(request):
                 _set_pending(request, user)
                 return redirect("core:login_totp")
             if user.requires_second_factor:
-                _set_pending(request, user)
+                _set_pending(request, user, may_enrol=True)
                 return redirect("core:login_enrol")
             return _complete_login(request, user, method="password")
     return render(request, "core/login.html", {"form": form, "next": request.GET.get("next", "")})
@@ -157,7 +162,7 @@ def _base32(device: TOTPDevice) -> str:
 def login_enrol_view(request):
     """Enrol an authenticator app by QR code; finishes the login that required it."""
     user = _pending_user(request)
-    if user is None:
+    if user is None or not request.session.get(PENDING_ENROL_KEY):
         messages.info(request, _("Please sign in again."))
         return redirect("core:login")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
@@ -188,11 +193,10 @@ def second_factor_upgrade_view(request):
     """A signed-in user who now needs TOTP (new role or clearance) proves it before going on."""
     user = request.user
     logout(request)
-    _set_pending(request, user)
+    has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    _set_pending(request, user, may_enrol=not has_device)
     messages.info(request, _("Your account now requires a second factor."))
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        return redirect("core:login_totp")
-    return redirect("core:login_enrol")
+    return redirect("core:login_totp" if has_device else "core:login_enrol")
 
 
 @require_POST
@@ -241,7 +245,7 @@ def oidc_callback_view(request):
         _set_pending(request, user)
         return redirect("core:login_totp")
     if user.requires_second_factor:
-        _set_pending(request, user)
+        _set_pending(request, user, may_enrol=True)
         return redirect("core:login_enrol")
     return _complete_login(request, user, method="oidc")
 
@@ -301,7 +305,7 @@ def account_enrol_view(request):
     """Set up (or replace) one's own authenticator: re-enter through the enrolment step."""
     user = request.user
     logout(request)
-    _set_pending(request, user)
+    _set_pending(request, user, may_enrol=True)
     return redirect("core:login_enrol")
 
 
