@@ -9,8 +9,8 @@ os.environ.setdefault("PORT2PORT_VAR", os.path.join(os.path.dirname(__file__), "
 def _fast_and_isolated(settings, tmp_path):
     """Cheaper password hashing in most tests (argon2 itself is tested in test_login)."""
     settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
     ]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -154,6 +154,87 @@ def cmd_audit_verify(_args) -> int:
     return 1
 
 
+def cmd_sharing_import(args) -> int:
+    _django()
+    from port2port.core.errors import AppError
+    from port2port.core.models import Organisation
+    from port2port.core.visibility import OrganisationActor
+    from port2port.sharing.services import items_import
+
+    organisation = (
+        Organisation.objects.filter(name=args.org).first()
+        or Organisation.objects.filter(short_name=args.org).first()
+    )
+    if organisation is None:
+        print(f"error: no organisation named “{args.org}”", file=sys.stderr)
+        return 2
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = items_import(
+            actor=OrganisationActor(organisation),
+            fmt=args.format,
+            data=data,
+            tlp=args.tlp,
+            distribution=args.distribution,
+        )
+    except AppError as exc:
+        print(f"error: nothing imported: {exc.message}", file=sys.stderr)
+        return 2
+    print(
+        f"imported {len(report.items)} item(s) with {report.indicators} indicator(s) for {organisation.name}"
+    )
+    for item in report.items:
+        print(f"  {item.pk}  TLP:{item.tlp.upper():<12} {item.title}")
+    for note in report.tightened:
+        print(f"  note: {note}")
+    print(f"skipped {len(report.skipped)} object(s)")
+    for skipped in report.skipped:
+        print(f"  {skipped.ref}: {skipped.reason}")
+    return 0
+
+
+def cmd_sharing_export(args) -> int:
+    _django()
+    import json
+
+    from port2port.core.models import Organisation
+    from port2port.core.visibility import OrganisationActor
+    from port2port.sharing.services import items_export_stix
+
+    organisation = (
+        Organisation.objects.filter(name=args.org).first()
+        or Organisation.objects.filter(short_name=args.org).first()
+    )
+    if organisation is None:
+        print(f"error: no organisation named “{args.org}”", file=sys.stderr)
+        return 2
+    bundle = items_export_stix(actor=OrganisationActor(organisation))
+    text = json.dumps(bundle, indent=1)
+    if args.out == "-":
+        print(text)
+    else:
+        Path(args.out).write_text(text)
+    reports = sum(1 for o in bundle.get("objects", []) if o.get("type") in {"report", "note"})
+    indicators = sum(1 for o in bundle.get("objects", []) if o.get("type") == "indicator")
+    print(
+        f"exported {reports} item(s) and {indicators} indicator(s) that {organisation.name} may see",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_sharing_digest(_args) -> int:
+    _django()
+    from port2port.sharing.services import digest_send
+
+    print(f"sent {digest_send()} digest(s)")
+    return 0
+
+
 def cmd_manage(args) -> int:
     _django()
     from django.core.management import execute_from_command_line
@@ -208,6 +289,30 @@ def parser() -> argparse.ArgumentParser:
         dest="audit_command", required=True
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    sharing = sub.add_parser("sharing", help="knowledge sharing").add_subparsers(
+        dest="sharing_command", required=True
+    )
+    p = sharing.add_parser(
+        "import", help="import a STIX 2.1 bundle or a MISP event for an organisation"
+    )
+    p.add_argument("file")
+    p.add_argument("--format", choices=["stix", "misp"], required=True)
+    p.add_argument("--org", required=True, help="the organisation's name or short name")
+    p.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"])
+    p.add_argument(
+        "--distribution", default="platform", choices=["organisation", "port_community", "platform"]
+    )
+    p.set_defaults(func=cmd_sharing_import)
+    p = sharing.add_parser(
+        "export", help="export what an organisation may see as a STIX 2.1 bundle"
+    )
+    p.add_argument("--format", choices=["stix"], default="stix")
+    p.add_argument("--org", required=True)
+    p.add_argument("--out", required=True, help="a file, or - for standard output")
+    p.set_defaults(func=cmd_sharing_export)
+    sharing.add_parser("digest", help="send the daily e-mail digests").set_defaults(
+        func=cmd_sharing_digest
+    )
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

@@ -1,11 +1,14 @@
 from django.urls import include, path
 
 from .core.apibase import build_api
+from .sharing.urls import public_urlpatterns
 
 api = build_api()
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("sharing/", include("port2port.sharing.urls")),
+    path("", include((public_urlpatterns, "public"))),
     path("", include("port2port.core.urls")),
 ]
 

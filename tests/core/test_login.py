@@ -29,7 +29,11 @@ def org():
     return OrganisationFactory()
 
 
-def test_passwords_are_hashed_with_argon2(org):
+def test_passwords_are_hashed_with_argon2(org, settings):
+    import port2port.settings as project
+
+    assert project.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    settings.PASSWORD_HASHERS = project.PASSWORD_HASHERS  # as configured, not the tests' fast one
     user = user_in(org, Role.EMPLOYEE)
     assert user.password.startswith("argon2$argon2id$")
 

@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -123,7 +124,7 @@ class AuditOut(Schema):
 class AuditQuery(Schema):
     action: str = ""
     actor: str = ""
-    organisation: str = ""
+    organisation: UUID | None = None
     object_id: str = ""
     since: date | None = None
     until: date | None = None
@@ -138,7 +139,7 @@ class MeOut(Schema):
 
 def _session_user(request) -> User:
     if not isinstance(request.auth, User):
-        raise Forbidden("this needs a signed-in person, not an API token")
+        raise Forbidden(_("this needs a signed-in person, not an API token"))
     return request.auth
 
 
@@ -254,4 +255,6 @@ def token_revoke(request, token_id: UUID):
 @router.get("/audit", response=list[AuditOut], tags=["core"])
 @paginate(Pagination)
 def audit_list(request, filters: Query[AuditQuery]):
-    return selectors.audit_records_visible_to(request.auth, selectors.AuditFilter(**filters.dict()))
+    data = filters.dict()
+    data["organisation"] = str(data["organisation"] or "")
+    return selectors.audit_records_visible_to(request.auth, selectors.AuditFilter(**data))

@@ -98,7 +98,14 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(AuthenticationError)
     def authentication_error(request, exc):
-        return _error(api, request, 401, "not_authenticated", "sign in or send a valid API token")
+        return _error(
+            api,
+            request,
+            401,
+            "not_authenticated",
+            _("sign in or send a valid API token"),
+            {"authorization": _("missing")},
+        )
 
     @api.exception_handler(NinjaThrottled)
     def throttled(request, exc):
@@ -109,11 +116,16 @@ def build_api() -> NinjaAPI:
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
         codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        return _error(api, request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+        message = str(exc)
+        if "CSRF" in message:
+            message = _(
+                "CSRF check failed: send the X-CSRFToken header with the session's CSRF cookie"
+            )
+        return _error(api, request, exc.status_code, codes.get(exc.status_code, "error"), message)
 
     @api.exception_handler(Http404)
     def not_found(request, exc):
-        return _error(api, request, 404, "not_found", "not found")
+        return _error(api, request, 404, "not_found", _("not found"))
 
     @api.exception_handler(Exception)
     def unexpected(request, exc):
@@ -122,7 +134,10 @@ def build_api() -> NinjaAPI:
             api, request, 500, "server_error", "something went wrong on our side; it was logged"
         )
 
+    from port2port.sharing.api import router as sharing_router
+
     from .api import router as core_router
 
     api.add_router("/", core_router)
+    api.add_router("/sharing/", sharing_router)
     return api

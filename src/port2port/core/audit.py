@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import AuditHead, AuditRecord, Organisation
-from .visibility import SystemActor, TokenPrincipal
+from .visibility import OrganisationActor, SystemActor, TokenPrincipal
 
 GENESIS = "0" * 64
 
@@ -25,6 +25,8 @@ GENESIS = "0" * 64
 def _actor_fields(actor: Any) -> tuple[Any, str]:
     if actor is None or isinstance(actor, SystemActor):
         return None, "system"
+    if isinstance(actor, OrganisationActor):
+        return None, f"cli ({actor.organisation})"
     if isinstance(actor, TokenPrincipal):
         return None, f"token:{actor.token.prefix} ({actor.token.organisation})"
     if getattr(actor, "is_authenticated", False):

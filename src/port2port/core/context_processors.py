@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,10 @@ def _navigation(user) -> list[dict]:
         items.append({"label": _("People"), "url": reverse("core:people"), "section": "people"})
     if reach(user, Perm.CORE_AUDIT_VIEW):
         items.append({"label": _("Audit log"), "url": reverse("core:audit"), "section": "audit"})
+    # Every other module adds its own entries through `nav_items(user)` on its AppConfig.
+    for config in apps.get_app_configs():
+        if hasattr(config, "nav_items"):
+            items[1:1] = config.nav_items(user)
     return items
 
 

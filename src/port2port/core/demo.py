@@ -354,6 +354,11 @@ def seed_demo() -> SeedSummary:
             if new:
                 created += 1
         del short
+    from django.apps import apps
+
+    for config in apps.get_app_configs():  # every module seeds its own demo content
+        if hasattr(config, "seed_demo"):
+            created += config.seed_demo()
     if created:
         audit.record(None, "demo.seeded", details={"created": created})
     return SeedSummary(

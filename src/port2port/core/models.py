@@ -100,6 +100,8 @@ class Organisation(models.Model):
                 fields=["vat_number"],
                 condition=~models.Q(vat_number=""),
                 name="organisation_vat_unique",
+                violation_error_code="unique",
+                violation_error_message=_("Another organisation already has this VAT number."),
             ),
         ]
 
@@ -162,6 +164,7 @@ class User(AbstractUser):
         _("OpenID Connect subject"), max_length=255, null=True, blank=True, unique=True
     )
     language = models.CharField(_("language"), max_length=8, blank=True)
+    must_change_password = models.BooleanField(default=False, editable=False)
 
     VISIBILITY_ORG_FIELD = "person__organisation"  # accounts are seen through the employer
 

@@ -26,6 +26,11 @@ class Perm(StrEnum):
     CORE_TOKEN_VIEW = "core:token:view"
     CORE_USER_CHANGE = "core:user:change"
     CORE_USER_VIEW = "core:user:view"
+    SHARING_CIRCLE_CREATE = "sharing:circle:create"
+    SHARING_ITEM_CREATE = "sharing:item:create"
+    SHARING_ITEM_EXPORT = "sharing:item:export"
+    SHARING_ITEM_IMPORT = "sharing:item:import"
+    SHARING_ITEM_VIEW = "sharing:item:view"
 
 
 class Role(models.TextChoices):
@@ -61,17 +66,27 @@ _SECURITY_LEAD = _STAFF_VIEW | {
     Perm.CORE_USER_VIEW,
 }
 
+# Knowledge sharing: security professionals read, comment, report sightings and export; those who
+# speak for their organisation also post, import and start circles.
+_SHARING_READER = {Perm.SHARING_ITEM_VIEW, Perm.SHARING_ITEM_EXPORT}
+_SHARING_AUTHOR = _SHARING_READER | {
+    Perm.SHARING_CIRCLE_CREATE,
+    Perm.SHARING_ITEM_CREATE,
+    Perm.SHARING_ITEM_IMPORT,
+}
+_SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR
+
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.PLATFORM_ADMIN: frozenset(Perm),
     Role.PORT_SECURITY_OFFICER: frozenset(_SECURITY_LEAD),
     Role.PFSO: frozenset(_SECURITY_LEAD),
     Role.COMPANY_SECURITY_MANAGER: frozenset(_SECURITY_LEAD),
-    Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW),
-    Role.PORT_AUTHORITY_OFFICER: frozenset(_STAFF_VIEW | {Perm.CORE_AUDIT_VIEW}),
-    Role.LCMB_MEMBER: frozenset(_STAFF_VIEW),
-    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW),
-    Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW),
-    Role.SECURITY_DESK: frozenset(_STAFF_VIEW),
+    Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW | _SHARING_READER),
+    Role.PORT_AUTHORITY_OFFICER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR | {Perm.CORE_AUDIT_VIEW}),
+    Role.LCMB_MEMBER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
+    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
+    Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
+    Role.SECURITY_DESK: frozenset(_STAFF_VIEW | _SHARING_READER),
     Role.EMPLOYEE: frozenset(_EVERYONE),
     Role.VISITOR_HOST: frozenset(_EVERYONE),
 }
@@ -91,8 +106,18 @@ TOKEN_SCOPES = frozenset(
         Perm.CORE_PERSON_CREATE,
         Perm.CORE_PERSON_VIEW,
         Perm.CORE_PORT_VIEW,
+        Perm.SHARING_ITEM_EXPORT,
+        Perm.SHARING_ITEM_IMPORT,
+        Perm.SHARING_ITEM_VIEW,
     }
 )
 
 # Roles that only a platform admin may hand out.
 ADMIN_ONLY_ROLES = frozenset({Role.PLATFORM_ADMIN})
+
+# What a security officer of an organisation may hand out there besides their own role: roles of
+# day-to-day staff. Liaison, authority and port-wide roles speak for others; only platform admins
+# grant them.
+LOCALLY_GRANTABLE = frozenset(
+    {Role.SECURITY_DESK, Role.EMPLOYEE, Role.VISITOR_HOST, Role.CONTROL_ROOM_OPERATOR}
+)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
-from .errors import Conflict, Invalid, NotAuthenticated, Throttled
+from .errors import Conflict, Forbidden, Invalid, NotAuthenticated, Throttled
 from .identifiers import normalise_eori, normalise_locode, normalise_vat
 from .models import (
     ApiToken,
@@ -32,7 +32,7 @@ from .models import (
     PortKind,
     User,
 )
-from .roles import ADMIN_ONLY_ROLES, TOKEN_SCOPES, Perm, Role
+from .roles import ADMIN_ONLY_ROLES, LOCALLY_GRANTABLE, TOKEN_SCOPES, Perm, Role
 from .visibility import forget, reach, recheck, require
 
 TOKEN_PREFIX = "p2p"  # noqa: S105 - the visible prefix of every token, not a secret
@@ -269,6 +269,7 @@ def user_create(
     except ValidationError as error:
         raise Invalid(" ".join(error.messages), field="password") from error
     user.set_password(password)
+    user.must_change_password = True  # the officer knows this password; the person replaces it
     try:
         with transaction.atomic():
             user.save()
@@ -291,6 +292,31 @@ def _require_on_user(actor: Any, perm: Perm, user: User) -> None:
         require(actor, perm, on=organisation_id)
 
 
+def _is_platform_admin(actor: Any) -> bool:
+    return reach(actor, Perm.CORE_ORGANISATION_CREATE).everything
+
+
+def _roles_in(user: User, organisation_id) -> set[str]:
+    return {role for m in user.grants() if m.organisation_id == organisation_id for role in m.roles}
+
+
+def _require_account_manager(actor: Any, user: User) -> None:
+    """Who may reset, deactivate or re-link an account: an officer of its employer for ordinary
+    staff; a platform admin for admins, anyone with a clearance, and anyone whose roles reach
+    beyond the officer's own organisations."""
+    _require_on_user(actor, Perm.CORE_USER_CHANGE, user)
+    if _is_platform_admin(actor):
+        return
+    change_reach = reach(actor, Perm.CORE_MEMBERSHIP_CHANGE)
+    protected = (
+        user.is_platform_admin
+        or user.clearance_level != ClearanceLevel.NONE
+        or any(not change_reach.covers(m.organisation_id) for m in user.grants())
+    )
+    if protected:
+        raise Forbidden(_("only a platform admin can change this account"))
+
+
 @transaction.atomic
 def membership_set(
     *, actor: Any, user: User, organisation: Organisation, roles: list[str]
@@ -308,8 +334,19 @@ def membership_set(
     membership = Membership.objects.filter(user=user, organisation=organisation).first()
     before = list(membership.roles) if membership else []
     touched = set(roles) ^ set(before)
-    if touched & ADMIN_ONLY_ROLES:
-        require(actor, Perm.CORE_ORGANISATION_CREATE)  # only platform admins hand out admin
+    if not _is_platform_admin(actor):
+        own = _roles_in(actor, organisation.pk) if isinstance(actor, User) else set()
+        beyond = sorted(
+            r
+            for r in touched
+            if r in ADMIN_ONLY_ROLES or (r not in LOCALLY_GRANTABLE and r not in own)
+        )
+        if beyond:
+            raise Forbidden(
+                _("only a platform admin can give or take the role “%(role)s”")
+                % {"role": Role(beyond[0]).label},
+                field="roles",
+            )
     if membership is None:
         membership = Membership(user=user, organisation=organisation, roles=roles)
     else:
@@ -329,8 +366,13 @@ def membership_set(
 @transaction.atomic
 def membership_remove(*, actor: Any, membership: Membership) -> None:
     require(actor, Perm.CORE_MEMBERSHIP_CHANGE, on=membership.organisation_id)
-    if Role.PLATFORM_ADMIN in membership.roles:
-        require(actor, Perm.CORE_ORGANISATION_CREATE)
+    if not _is_platform_admin(actor):
+        own = _roles_in(actor, membership.organisation_id) if isinstance(actor, User) else set()
+        if any(
+            r in ADMIN_ONLY_ROLES or (r not in LOCALLY_GRANTABLE and r not in own)
+            for r in membership.roles
+        ):
+            raise Forbidden(_("only a platform admin can remove this membership"))
     audit.record(
         actor,
         "core.membership.removed",
@@ -370,7 +412,7 @@ def clearance_set(*, actor: Any, user: User, level: str, valid_until: date | Non
 
 @transaction.atomic
 def user_set_active(*, actor: Any, user: User, active: bool) -> User:
-    _require_on_user(actor, Perm.CORE_USER_CHANGE, user)
+    _require_account_manager(actor, user)
     if actor is not None and getattr(actor, "pk", None) == user.pk:
         raise Conflict(_("you cannot deactivate your own account"), field="active")
     user.is_active = active
@@ -381,6 +423,39 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> User:
         user,
         organisation=_user_org(user),
     )
+    return user
+
+
+@transaction.atomic
+def password_change(*, actor: User, old_password: str, new_password: str) -> User:
+    """A user replaces their own password (required after an officer set it)."""
+    if not actor.check_password(old_password or ""):
+        raise Invalid(_("your current password is not right"), field="old_password")
+    if old_password == new_password:
+        raise Invalid(_("choose a password different from the current one"), field="new_password")
+    try:
+        validate_password(new_password, actor)
+    except ValidationError as error:
+        raise Invalid(" ".join(error.messages), field="new_password") from error
+    actor.set_password(new_password)
+    actor.must_change_password = False
+    actor.save(update_fields=["password", "must_change_password"])
+    audit.record(actor, "auth.password.changed", actor, organisation=_user_org(actor))
+    return actor
+
+
+@transaction.atomic
+def password_reset(*, actor: Any, user: User, password: str) -> User:
+    """An officer sets a new temporary password; the person must replace it at the next login."""
+    _require_account_manager(actor, user)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise Invalid(" ".join(error.messages), field="password") from error
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    audit.record(actor, "auth.password.reset", user, organisation=_user_org(user))
     return user
 
 
@@ -415,7 +490,7 @@ def user_set_language(*, actor: User, language: str) -> User:
 @transaction.atomic
 def totp_reset(*, actor: Any, user: User) -> None:
     """Remove a user's authenticator (lost phone); they enrol again at their next login."""
-    _require_on_user(actor, Perm.CORE_USER_CHANGE, user)
+    _require_account_manager(actor, user)
     TOTPDevice.objects.filter(user=user).delete()
     audit.record(actor, "auth.totp.reset", user, organisation=_user_org(user))
 
@@ -543,8 +618,11 @@ def totp_enrolment_confirm(*, user: User, code: str) -> TOTPDevice:
 
 @transaction.atomic
 def oidc_subject_link(*, actor: Any, user: User, subject: str) -> User:
-    """Link an OpenID Connect (itsme) identity to an account so that it can sign in with it."""
-    _require_on_user(actor, Perm.CORE_USER_CHANGE, user)
+    """Link an OpenID Connect (itsme) identity to an account so that it can sign in with it.
+
+    An identity signs in without a password, so only platform admins link one.
+    """
+    require(actor, Perm.CORE_ORGANISATION_CREATE)
     subject = (subject or "").strip() or None
     if subject and "|" not in subject:  # a bare `sub` belongs to the configured provider
         if not settings.OIDC_ISSUER:
@@ -552,6 +630,7 @@ def oidc_subject_link(*, actor: Any, user: User, subject: str) -> User:
         subject = f"{settings.OIDC_ISSUER.rstrip('/')}|{subject}"
     if subject and User.objects.filter(oidc_subject=subject).exclude(pk=user.pk).exists():
         raise Conflict(_("this identity is linked to another account"), field="oidc_subject")
+    before = user.oidc_subject or ""
     user.oidc_subject = subject
     user.save(update_fields=["oidc_subject"])
     audit.record(
@@ -559,6 +638,7 @@ def oidc_subject_link(*, actor: Any, user: User, subject: str) -> User:
         "auth.oidc.linked" if subject else "auth.oidc.unlinked",
         user,
         organisation=_user_org(user),
+        details={"subject": subject or "", "before": before},
     )
     return user
 
@@ -590,6 +670,14 @@ def token_create(
     unknown = [s for s in scopes if s not in TOKEN_SCOPES]
     if unknown:
         raise Invalid(_("unknown scope “%(scope)s”") % {"scope": unknown[0]}, field="scopes")
+    for scope in scopes:  # a token must see what it writes: the write is re-checked against it
+        module, resource, action = scope.split(":")
+        view = f"{module}:{resource}:view"
+        if action != "view" and view in TOKEN_SCOPES and view not in scopes:
+            raise Invalid(
+                _("the scope “%(scope)s” needs “%(view)s” too") % {"scope": scope, "view": view},
+                field="scopes",
+            )
     beyond = [s for s in scopes if not reach(actor, Perm(s)).covers(organisation.pk)]
     if beyond:
         raise Invalid(
@@ -631,14 +719,16 @@ def token_authenticate(secret: str) -> ApiToken:
     """Resolve a presented token; raises NotAuthenticated with the reason."""
     parts = (secret or "").split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
-        raise NotAuthenticated(_("malformed API token: expected p2p_<prefix>_<secret>"))
+        raise NotAuthenticated(
+            _("malformed API token: expected p2p_<prefix>_<secret>"), field="authorization"
+        )
     token = ApiToken.objects.select_related("organisation").filter(prefix=parts[1]).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _token_hash(secret)):
-        raise NotAuthenticated(_("unknown API token"))
+        raise NotAuthenticated(_("unknown API token"), field="authorization")
     if token.revoked_at is not None:
-        raise NotAuthenticated(_("this API token was revoked"))
+        raise NotAuthenticated(_("this API token was revoked"), field="authorization")
     if not token.is_usable():
-        raise NotAuthenticated(_("this API token has expired"))
+        raise NotAuthenticated(_("this API token has expired"), field="authorization")
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/language/", views.language_view, name="language"),
     path("account/", views.account_view, name="account"),
     path("account/authenticator/", views.account_enrol_view, name="account_enrol"),
+    path("account/password/", views.password_change_view, name="password_change"),
     path("organisations/", views.organisations_view, name="organisations"),
     path("organisations/new/", views.organisation_create_view, name="organisation_create"),
     path("organisations/<uuid:organisation_id>/", views.organisation_view, name="organisation"),

@@ -34,6 +34,8 @@ from .forms import (
     MembershipForm,
     OidcLinkForm,
     OrganisationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
     PersonEditForm,
     PersonForm,
     TokenForm,
@@ -300,6 +302,27 @@ def account_view(request):
 
 
 @login_required
+def password_change_view(request):
+    from django.contrib.auth import update_session_auth_hash
+
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                actor=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except Invalid as error:
+            add_service_errors(form, error)
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("Your password is changed."))
+            return redirect("core:dashboard")
+    return render(request, "core/password_change.html", {"form": form, "section": "account"})
+
+
+@login_required
 @require_POST
 def account_enrol_view(request):
     """Set up (or replace) one's own authenticator: re-enter through the enrolment step."""
@@ -340,7 +363,7 @@ def organisations_view(request):
 @login_required
 def organisation_create_view(request):
     if not reach(request.user, Perm.CORE_ORGANISATION_CREATE).everything:
-        raise Forbidden("you are not allowed to create organisations")
+        raise Forbidden(_("you are not allowed to create organisations"))
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -455,7 +478,7 @@ def token_create_view(request, organisation_id):
             response["Cache-Control"] = "no-store"
             return response
     elif not reach(request.user, Perm.CORE_TOKEN_CREATE).covers(organisation.pk):
-        raise Forbidden("you are not allowed to issue tokens for this organisation")
+        raise Forbidden(_("you are not allowed to issue tokens for this organisation"))
     return render(
         request,
         "core/token_form.html",
@@ -670,6 +693,16 @@ def person_account_action_view(request, person_id, action):
         services.totp_reset(actor=request.user, user=account)
         messages.success(
             request, _("Authenticator removed; the person enrols a new one at the next login.")
+        )
+    elif action == "reset-password":
+        form = PasswordResetForm(request.POST)
+        if not form.is_valid():
+            raise Invalid(_("give a temporary password"), field="password")
+        services.password_reset(
+            actor=request.user, user=account, password=form.cleaned_data["password"]
+        )
+        messages.success(
+            request, _("Temporary password set; the person must replace it at the next login.")
         )
     elif action in {"activate", "deactivate"}:
         services.user_set_active(actor=request.user, user=account, active=action == "activate")

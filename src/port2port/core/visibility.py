@@ -71,10 +71,27 @@ class SystemActor:
 SYSTEM = SystemActor()
 
 
+@dataclass
+class OrganisationActor:
+    """An operator acting for one organisation from the command line (imports, exports): every
+    permission, but inside that organisation only, with no clearance and no person."""
+
+    organisation: Any
+
+    is_authenticated = True
+    is_active = True
+    pk = None
+
+    def __str__(self) -> str:
+        return f"cli:{self.organisation}"
+
+
 def reach(viewer: Any, perm: Perm) -> Reach:
     """Where `viewer` may use `perm`."""
     if isinstance(viewer, SystemActor):
         return Reach(everything=True)
+    if isinstance(viewer, OrganisationActor):
+        return Reach(org_ids=frozenset({viewer.organisation.pk}))
     if viewer is None or not getattr(viewer, "is_authenticated", False):
         return NOWHERE
     if not getattr(viewer, "is_active", False):

@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SharingConfig(AppConfig):
+    name = "port2port.sharing"
+    label = "sharing"
+    verbose_name = _("Knowledge sharing")
+
+    def seed_demo(self) -> int:
+        from .demo import seed_sharing_demo
+
+        return seed_sharing_demo()
+
+    def nav_items(self, user) -> list[dict]:
+        from django.urls import reverse
+
+        from port2port.core.roles import Perm
+        from port2port.core.visibility import reach
+
+        if not reach(user, Perm.SHARING_ITEM_VIEW):
+            return []
+        return [
+            {"label": _("Shared knowledge"), "url": reverse("sharing:feed"), "section": "sharing"}
+        ]

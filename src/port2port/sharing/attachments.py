@@ -1,0 +1,70 @@
+"""Attachment checks: size and type by content (sniffed), never by the name or the browser's word."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from django.utils.translation import gettext as _
+
+from port2port.core.errors import Invalid
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def sniff(data: bytes, filename: str) -> str:
+    """The content type of an allowed file, or Invalid naming the problem."""
+    if not data:
+        raise Invalid(_("“%(name)s” is empty") % {"name": filename}, field="attachments")
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise Invalid(
+            _("“%(name)s” is larger than %(limit)s MB")
+            % {"name": filename, "limit": MAX_ATTACHMENT_BYTES // 2**20},
+            field="attachments",
+        )
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise Invalid(
+                _("“%(name)s” is not a complete PDF file") % {"name": filename}, field="attachments"
+            )
+        return "application/pdf"
+    if (
+        data[:4]
+        in (b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xee")
+        or data.startswith((b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"))
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    ):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+                kind = image.format
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise Invalid(
+                _("“%(name)s” is not a readable image") % {"name": filename}, field="attachments"
+            ) from exc
+        if kind not in IMAGE_TYPES:
+            raise Invalid(
+                _("“%(name)s”: this image type is not allowed") % {"name": filename},
+                field="attachments",
+            )
+        return IMAGE_TYPES[kind]
+    if b"\x00" not in data[:8192]:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "text/plain"
+    raise Invalid(
+        _("“%(name)s” is not an allowed file: PDF, JPEG, PNG, GIF, WebP or plain text only")
+        % {"name": filename},
+        field="attachments",
+    )
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
