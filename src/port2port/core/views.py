@@ -278,10 +278,20 @@ def language_view(request):
 
 @login_required
 def dashboard_view(request):
+    from django.apps import apps
+
+    # Every module may add a panel of its own through `dashboard_panel(request)` on its AppConfig.
+    panels = [
+        panel
+        for config in apps.get_app_configs()
+        if hasattr(config, "dashboard_panel")
+        for panel in [config.dashboard_panel(request)]
+        if panel
+    ]
     return render(
         request,
         "core/dashboard.html",
-        {"board": selectors.dashboard_for(request.user), "section": "dashboard"},
+        {"board": selectors.dashboard_for(request.user), "panels": panels, "section": "dashboard"},
     )
 
 
