@@ -46,7 +46,12 @@ def test_dashboard_shows_the_latest_items_shared_with_the_user(client):
     org = terminal()
     pso = user_in(org, Role.PORT_SECURITY_OFFICER)
     other = terminal()
-    hidden = share(user_in(other, Role.PFSO), title="Not for them", tlp=Tlp.AMBER, distribution=Distribution.ORGANISATION)
+    hidden = share(
+        user_in(other, Role.PFSO),
+        title="Not for them",
+        tlp=Tlp.AMBER,
+        distribution=Distribution.ORGANISATION,
+    )
     share(pso, title="Visible on the home feed", tlp=Tlp.GREEN, distribution=Distribution.PLATFORM)
     sign_in(client, pso)
     page = client.get("/").content.decode()
