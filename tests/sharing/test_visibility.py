@@ -92,8 +92,18 @@ def test_port_community_and_platform(world):
 
 def test_minimum_clearance_wins(world):
     w = world
+    from port2port.core.errors import Invalid
+
+    with pytest.raises(Invalid, match="clearance you do not hold"):
+        share(
+            w["pso"],
+            tlp=Tlp.GREEN,
+            distribution=Distribution.PLATFORM,
+            min_clearance=ClearanceLevel.CONFIDENTIAL,
+        )
+    author = user_in(w["poab"], Role.PORT_SECURITY_OFFICER, clearance=ClearanceLevel.CONFIDENTIAL)
     item = share(
-        w["pso"],
+        author,
         tlp=Tlp.GREEN,
         distribution=Distribution.PLATFORM,
         min_clearance=ClearanceLevel.CONFIDENTIAL,
@@ -144,9 +154,7 @@ CLEARANCES = [ClearanceLevel.NONE, ClearanceLevel.CONFIDENTIAL, ClearanceLevel.S
 def oracle(user: User, item: Item) -> bool:
     """Written from the rules of issue 3 and DESIGN.md §4, independently of the selector."""
     if not user.is_active:
-        return False
-    if item.author_id == user.pk:
-        return True
+        return False  # authors have no exception: see selectors.visibility_q
     my_orgs = {
         m.organisation_id
         for m in Membership.objects.filter(user=user)

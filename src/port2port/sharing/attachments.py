@@ -66,5 +66,28 @@ def sniff(data: bytes, filename: str) -> str:
     )
 
 
+# The names a file of each sniffed type may carry: a file is never served under a name that makes
+# a desktop open it as something else (an .hta or .exe holding text, a "report.pdf" holding HTML).
+EXTENSIONS = {
+    "application/pdf": {".pdf"},
+    "image/jpeg": {".jpg", ".jpeg"},
+    "image/png": {".png"},
+    "image/gif": {".gif"},
+    "image/webp": {".webp"},
+    "text/plain": {".txt", ".md", ".csv", ".log"},
+}
+
+
+def check_name(filename: str, content_type: str) -> None:
+    suffix = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
+    allowed = EXTENSIONS[content_type]
+    if suffix not in allowed:
+        raise Invalid(
+            _("“%(name)s”: the name does not match the content (%(type)s); use %(allowed)s")
+            % {"name": filename, "type": content_type, "allowed": ", ".join(sorted(allowed))},
+            field="attachments",
+        )
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -79,6 +79,22 @@ def sharing_viewer(viewer: Any) -> SharingViewer:
     return result
 
 
+def orgs_acting_for(viewer: Any, perm: Perm) -> frozenset:
+    """Organisations in which `viewer` itself holds `perm` — by membership, never by the platform
+    admin's reach: sharing speaks for an organisation only through its own people (and tokens)."""
+    if isinstance(viewer, OrganisationActor):
+        return frozenset({viewer.organisation.pk})
+    if isinstance(viewer, TokenPrincipal):
+        return (
+            frozenset({viewer.token.organisation_id})
+            if perm in viewer.token.scopes
+            else frozenset()
+        )
+    if isinstance(viewer, User) and viewer.is_authenticated and viewer.is_active:
+        return frozenset(m.organisation_id for m in viewer.grants() if perm in m.perms())
+    return frozenset()
+
+
 def forget_viewer(viewer: Any) -> None:
     if viewer is not None and hasattr(viewer, "__dict__"):
         viewer.__dict__.pop("_sharing_viewer", None)
@@ -101,7 +117,7 @@ def port_community_of(v: SharingViewer) -> QuerySet:
 
 def visibility_q(v: SharingViewer) -> Q:
     if not v.org_ids:
-        return Q(author_id=v.user_id) if v.is_person else Q(pk__in=[])
+        return Q(pk__in=[])
     source = Q(source_org_id__in=v.org_ids)
     if v.is_person:
         named = Q(
@@ -123,10 +139,9 @@ def visibility_q(v: SharingViewer) -> Q:
         | (Q(tlp=Tlp.AMBER_STRICT) & (source | named))
         | (Q(tlp__in=OPEN_TLPS) & audience)
     )
-    rule = by_tlp & Q(min_clearance_rank__lte=v.clearance_rank)
-    if v.is_person:
-        rule |= Q(author_id=v.user_id)
-    return rule
+    # No exception for authors: they are named on their RED items, and their organisation is the
+    # source of everything else they share; whoever loses the role loses the item.
+    return by_tlp & Q(min_clearance_rank__lte=v.clearance_rank)
 
 
 def items_visible_to(viewer: Any) -> QuerySet[Item]:
@@ -251,11 +266,9 @@ def circles_visible_to(viewer: Any) -> QuerySet[Circle]:
     member = Q(organisation_id__in=v.org_ids)
     if v.is_person:
         member |= Q(user_id=v.user_id)
-    ids = (
-        CircleMember.objects.filter(member)
-        .exclude(status=CircleMember.Status.DECLINED)
-        .values("circle_id")
-    )
+    ids = CircleMember.objects.filter(
+        member, status__in=[CircleMember.Status.ACTIVE, CircleMember.Status.INVITED]
+    ).values("circle_id")
     return Circle.objects.filter(pk__in=ids)
 
 
@@ -272,10 +285,13 @@ def circles_postable_by(viewer: Any) -> QuerySet[Circle]:
 
 
 def circle_owner(viewer: Any, circle: Circle) -> bool:
-    v = sharing_viewer(viewer)
-    owner = Q(organisation_id__in=v.org_ids)
-    if v.is_person:
-        owner |= Q(user_id=v.user_id)
+    """Owners extend a circle: an owning person, or someone who may start circles for an owning
+    organisation. Readers and tokens never act as owners."""
+    if isinstance(viewer, TokenPrincipal):
+        return False
+    owner = Q(organisation_id__in=orgs_acting_for(viewer, Perm.SHARING_CIRCLE_CREATE))
+    if isinstance(viewer, User):
+        owner |= Q(user_id=viewer.pk)
     return CircleMember.objects.filter(
         owner, circle=circle, is_owner=True, status=CircleMember.Status.ACTIVE
     ).exists()
@@ -299,8 +315,9 @@ def invitations_for(viewer: Any) -> QuerySet[CircleMember]:
 
 
 def widening_requests_for(viewer: Any) -> QuerySet[WideningRequest]:
-    """Open requests about items of the viewer's organisations."""
-    v = sharing_viewer(viewer)
+    """Open requests about items the viewer's organisations shared — and the viewer may see."""
     return WideningRequest.objects.filter(
-        item__source_org_id__in=v.org_ids, status=WideningRequest.Status.OPEN
+        item__source_org_id__in=orgs_acting_for(viewer, Perm.SHARING_ITEM_CREATE),
+        item__in=items_visible_to(viewer),
+        status=WideningRequest.Status.OPEN,
     ).select_related("item", "organisation")

@@ -39,7 +39,14 @@ from .models import (
     Urgency,
     WideningRequest,
 )
-from .selectors import circle_ids_of, forget_viewer, item_get, item_visible_to, sharing_viewer
+from .selectors import (
+    circle_ids_of,
+    forget_viewer,
+    item_get,
+    item_visible_to,
+    orgs_acting_for,
+    sharing_viewer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +63,25 @@ def _choice(value, choices, field: str) -> str:
 def _sharing_org_of(
     actor: Any, perm: Perm, organisation: Organisation | None = None
 ) -> Organisation:
-    """The organisation the actor speaks for: the given one (checked) or their only one."""
+    """The organisation the actor speaks for: the given one (checked) or their first one.
+
+    Only the organisation's own people (or its tokens, or an operator acting for it) speak for it;
+    a platform admin of another organisation does not.
+    """
+    allowed = orgs_acting_for(actor, perm)
     if organisation is not None:
-        require(actor, perm, on=organisation)
+        if organisation.pk not in allowed:
+            raise Forbidden(_("you cannot act for this organisation"))
         return organisation
-    if isinstance(actor, User):
-        orgs = [m.organisation for m in actor.grants() if perm in m.perms()]
-    elif hasattr(actor, "organisation") and not hasattr(actor, "token"):
-        orgs = [actor.organisation]
-    else:
-        orgs = (
-            [actor.token.organisation]
-            if perm in getattr(getattr(actor, "token", None), "scopes", [])
-            else []
-        )
-    if not orgs:
+    if not allowed:
         raise Forbidden(_("you are not allowed to do this"))
-    return orgs[0]
+    return Organisation.objects.filter(pk__in=allowed).order_by("name").first()
+
+
+def _require_person(actor: Any) -> None:
+    """Comments, sightings and requests speak for a person, never for a machine token."""
+    if not isinstance(actor, User):
+        raise Forbidden(_("a person must do this, not an API token"))
 
 
 # Items ------------------------------------------------------------------------------------------
@@ -187,6 +196,48 @@ def item_create(
 ) -> Item:
     """Share something with the rules of DESIGN.md §4; circle members and subscribers are told."""
     source_org = _sharing_org_of(actor, Perm.SHARING_ITEM_CREATE, source_org)
+    return _item_create(
+        actor=actor,
+        source_org=source_org,
+        kind=kind,
+        title=title,
+        body=body,
+        language=language,
+        topics=topics,
+        ports=ports,
+        urgency=urgency,
+        tlp=tlp,
+        distribution=distribution,
+        circle=circle,
+        recipients=recipients,
+        min_clearance=min_clearance,
+        files=files,
+        stix_id=stix_id,
+        notify=notify,
+    )
+
+
+def _item_create(
+    *,
+    actor: Any,
+    source_org: Organisation,
+    kind: str,
+    title: str,
+    body: str,
+    language: str,
+    topics,
+    ports,
+    urgency: str,
+    tlp: str,
+    distribution: str,
+    circle: Circle | None,
+    recipients,
+    min_clearance: str,
+    files,
+    stix_id: str,
+    notify: bool,
+) -> Item:
+    """The creation itself, once the caller checked that the actor may speak for `source_org`."""
     title = (title or "").strip()
     if not title:
         raise Invalid(_("give the item a title"), field="title")
@@ -199,6 +250,14 @@ def item_create(
         circle=circle,
         recipients=recipient_users,
     )
+    _choice(min_clearance, ClearanceLevel, "min_clearance")
+    if isinstance(actor, User):
+        if ClearanceLevel.rank(min_clearance) > ClearanceLevel.rank(actor.effective_clearance()):
+            raise Invalid(
+                _("you cannot require a clearance you do not hold"), field="min_clearance"
+            )
+        if (tlp == Tlp.RED or distribution == Distribution.NAMED) and actor not in recipient_users:
+            recipient_users.append(actor)  # the author stays among the people who may read it
     item = Item(
         source_org=source_org,
         author=actor if isinstance(actor, User) else None,
@@ -219,8 +278,13 @@ def item_create(
     item.topics.set(_topics(topics))
     item.ports.set(_ports(ports))
     item.recipients.set(recipient_users)
-    for upload in files or ():
-        _attach(actor=actor, item=item, upload=upload)
+    stored: list[Attachment] = []
+    try:
+        for upload in files or ():
+            stored.append(_attach(actor=actor, item=item, upload=upload))
+    except Exception:
+        _discard_files(stored)  # the rows roll back with the transaction; the files must go too
+        raise
     _index(item)
     audit.record(
         actor,
@@ -240,8 +304,9 @@ def item_create(
 
 
 def _require_source(actor: Any, item: Item) -> None:
-    """Only the source organisation changes (and so widens) an item."""
-    require(actor, Perm.SHARING_ITEM_CREATE, on=item.source_org_id)
+    """Only the source organisation changes (and so widens) an item: one of its own authors."""
+    if item.source_org_id not in orgs_acting_for(actor, Perm.SHARING_ITEM_CREATE):
+        raise Forbidden(_("only the source organisation may change this item"))
 
 
 @transaction.atomic
@@ -279,6 +344,8 @@ def item_update(*, actor: Any, item: Item, **fields) -> Item:
         "tlp": item.tlp,
         "distribution": item.distribution,
         "min_clearance": item.min_clearance,
+        "circle": str(item.circle_id or ""),
+        "recipients": sorted(str(pk) for pk in item.recipients.values_list("pk", flat=True)),
     }
     for key in ("title", "body"):
         if key in fields:
@@ -291,6 +358,12 @@ def item_update(*, actor: Any, item: Item, **fields) -> Item:
     if "min_clearance" in fields:
         item.min_clearance = _choice(fields["min_clearance"], ClearanceLevel, "min_clearance")
         item.min_clearance_rank = ClearanceLevel.rank(item.min_clearance)
+        if isinstance(actor, User) and item.min_clearance_rank > ClearanceLevel.rank(
+            actor.effective_clearance()
+        ):
+            raise Invalid(
+                _("you cannot require a clearance you do not hold"), field="min_clearance"
+            )
     recipients = (
         _recipients(actor, fields["recipients"])
         if "recipients" in fields
@@ -309,6 +382,12 @@ def item_update(*, actor: Any, item: Item, **fields) -> Item:
         circle=item.circle,
         recipients=recipients,
     )
+    if (
+        isinstance(actor, User)
+        and (item.tlp == Tlp.RED or item.distribution == Distribution.NAMED)
+        and actor not in recipients
+    ):
+        recipients.append(actor)
     item.version += 1
     item.updated_at = timezone.now()
     item.save()
@@ -322,6 +401,8 @@ def item_update(*, actor: Any, item: Item, **fields) -> Item:
         "tlp": item.tlp,
         "distribution": item.distribution,
         "min_clearance": item.min_clearance,
+        "circle": str(item.circle_id or ""),
+        "recipients": sorted(str(u.pk) for u in recipients),
     }
     audit.record(
         actor,
@@ -333,6 +414,11 @@ def item_update(*, actor: Any, item: Item, **fields) -> Item:
     if before != after:
         transaction.on_commit(lambda: notifications_fan_out(item_id=item.pk))
     return item
+
+
+def _discard_files(attachments: list[Attachment]) -> None:
+    for attachment in attachments:
+        attachment.file.delete(save=False)
 
 
 def _attach(*, actor: Any, item: Item, upload) -> Attachment:
@@ -347,6 +433,7 @@ def _attach(*, actor: Any, item: Item, upload) -> Attachment:
         attachment_rules.sniff(b"x" * (attachment_rules.MAX_ATTACHMENT_BYTES + 1), name)
     data = upload.read() if hasattr(upload, "read") else bytes(upload)
     content_type = attachment_rules.sniff(data, name)
+    attachment_rules.check_name(name, content_type)
     attachment = Attachment(
         item=item,
         filename=name,
@@ -357,7 +444,6 @@ def _attach(*, actor: Any, item: Item, upload) -> Attachment:
     )
     attachment.file.save(attachment.id.hex, ContentFile(data), save=False)
     attachment.save()
-    transaction.on_commit(lambda: None)
     audit.record(
         actor,
         "sharing.attachment.added",
@@ -372,12 +458,15 @@ def _attach(*, actor: Any, item: Item, upload) -> Attachment:
 def attachment_add(*, actor: Any, item: Item, upload) -> Attachment:
     item_get(actor, item.pk)
     _require_source(actor, item)
-    return _attach(actor=actor, item=item, upload=upload)
+    attachment = _attach(actor=actor, item=item, upload=upload)
+    transaction.on_commit(lambda: None)
+    return attachment
 
 
 @transaction.atomic
 def comment_create(*, actor: Any, item: Item, body: str) -> Comment:
     item_get(actor, item.pk)
+    _require_person(actor)
     body = (body or "").strip()
     if not body:
         raise Invalid(_("write a comment first"), field="body")
@@ -411,6 +500,7 @@ def _commenting_org(actor: Any, item: Item) -> Organisation:
 def sighting_create(*, actor: Any, item: Item, anonymous: bool = False, note: str = "") -> Sighting:
     """'We saw this too' — one per organisation; optionally without naming the organisation."""
     item_get(actor, item.pk)
+    _require_person(actor)
     organisation = _commenting_org(actor, item)
     try:
         with transaction.atomic():
@@ -437,6 +527,7 @@ def sighting_create(*, actor: Any, item: Item, anonymous: bool = False, note: st
 def widening_request_create(*, actor: Any, item: Item, message: str) -> WideningRequest:
     """Ask the source organisation to share an item more widely (only it may widen)."""
     item_get(actor, item.pk)
+    _require_person(actor)
     organisation = _commenting_org(actor, item)
     if organisation.pk == item.source_org_id:
         raise Conflict(_("your organisation is the source: change the distribution yourself"))
@@ -457,7 +548,8 @@ def widening_request_create(*, actor: Any, item: Item, message: str) -> Widening
         details={"item": str(item.pk), "by": str(organisation.pk)},
     )
     for user in _authors_of(item.source_org_id):
-        Notification.objects.get_or_create(user=user, item=item, reason="widening_request")
+        if item_visible_to(user, item):
+            Notification.objects.get_or_create(user=user, item=item, reason="widening_request")
     return request
 
 
@@ -846,7 +938,7 @@ def items_import(
                 _("“%(title)s” stays %(marked)s as marked in the file")
                 % {"title": entry.title, "marked": marked.upper()}
             )
-        item = item_create(
+        item = _item_create(
             actor=actor,
             source_org=source_org,
             kind=entry.kind,
@@ -857,6 +949,13 @@ def items_import(
             distribution=distribution,
             circle=circle,
             stix_id=entry.stix_id,
+            language="en",
+            ports=(),
+            urgency=Urgency.ROUTINE,
+            recipients=(),
+            min_clearance=ClearanceLevel.NONE,
+            files=(),
+            notify=True,
         )
         Indicator.objects.bulk_create(
             [

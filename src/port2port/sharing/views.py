@@ -193,7 +193,7 @@ def item_edit_view(request, item_id):
 
 def _item_context(request, item, **extra):
     viewer = request.user
-    is_source = reach(viewer, Perm.SHARING_ITEM_CREATE).covers(item.source_org_id)
+    is_source = item.source_org_id in selectors.orgs_acting_for(viewer, Perm.SHARING_ITEM_CREATE)
     context = {
         "item": item,
         "tlp_meaning": TLP_MEANING.get(item.tlp),
@@ -202,7 +202,8 @@ def _item_context(request, item, **extra):
         "attachments": item.attachments.all(),
         "indicators": item.indicators.all()[:200],
         "indicator_count": item.indicators.count(),
-        "versions": item.versions.all(),
+        # Earlier texts may hold what an edit removed before widening: the source only.
+        "versions": item.versions.all() if is_source else [],
         "is_source": is_source,
         "comment_form": CommentForm(),
         "sighting_form": SightingForm(),

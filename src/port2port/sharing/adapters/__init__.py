@@ -83,6 +83,12 @@ class ExportItem:
 def load_json_object(data: bytes | str | dict, what: str) -> dict:
     """The JSON object in `data`, or AdapterError saying why there is none."""
     if isinstance(data, dict):
+        try:
+            text = json.dumps(data)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise AdapterError(f"The {what} holds values that are not JSON: {exc}") from None
+        if "\\u0000" in text:
+            raise AdapterError(f"The {what} contains a NUL character, which cannot be stored")
         return data
     if isinstance(data, bytes | bytearray):
         try:
@@ -91,6 +97,8 @@ def load_json_object(data: bytes | str | dict, what: str) -> dict:
             raise AdapterError(f"The {what} is not UTF-8 text: {exc}") from None
     if not isinstance(data, str):
         raise AdapterError(f"The {what} must be JSON text or an object, not {type(data).__name__}")
+    if "\x00" in data or "\\u0000" in data:
+        raise AdapterError(f"The {what} contains a NUL character, which cannot be stored")
     try:
         loaded = json.loads(data)
     except json.JSONDecodeError as exc:

@@ -316,7 +316,11 @@ class _Reader:
             self.skip(ref, f"the {kind} attribute's value is a {json_type(value)}, not text")
             return
         tags = attribute.get("Tag", [])
-        known, unknown = _tlp_tags(_tag_names(tags) if isinstance(tags, list) else [])
+        if not isinstance(tags, list):
+            # Its tags could carry a stricter TLP that we cannot read: never import it looser.
+            self.skip(ref, f"the attribute's 'Tag' is a {json_type(tags)}, not a list")
+            return
+        known, unknown = _tlp_tags(_tag_names(tags))
         if unknown:
             self.skip(ref, f"unknown TLP value '{unknown[0][1]}'")
             return

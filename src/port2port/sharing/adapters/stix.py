@@ -235,11 +235,14 @@ class _Reader:
         found = []
         for ref in refs:
             if not isinstance(ref, str):
-                continue
+                return None, "object_marking_refs holds something that is not a marking id"
             if ref in _KNOWN_MARKINGS:  # the official ids win over a bundle's own copy
                 found.append(_KNOWN_MARKINGS[ref])
                 continue
-            tlp, reason = self.markings.get(ref, (None, None))
+            if ref not in self.markings:
+                # A marking we cannot read could be TLP:RED: never import such an object looser.
+                return None, f"its marking {ref} is not a readable marking definition of the bundle"
+            tlp, reason = self.markings[ref]
             if reason:
                 return None, reason
             found.append(tlp)
