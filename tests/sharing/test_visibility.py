@@ -320,3 +320,35 @@ def test_search_goes_through_the_rule(world):
         hidden,
         shared,
     }
+
+
+def test_search_never_misses_what_a_narrow_viewer_may_see(monkeypatch):
+    """With a word found everywhere, the one match a viewer may see is still found (the best-match
+    window of the RUM path falls back to ranking every match)."""
+    from port2port.sharing import search as search_module
+
+    monkeypatch.setattr(search_module, "WINDOW", 5)
+    monkeypatch.setattr(search_module, "MIN_VISIBLE", 3)
+    port = PortFactory()
+    big, small = terminal(port, name="Big"), terminal(PortFactory(), name="Small")
+    author = user_in(big, Role.PORT_SECURITY_OFFICER)
+    for n in range(12):
+        share(
+            author,
+            title=f"drone drone drone report {n}",
+            tlp=Tlp.AMBER,
+            distribution=Distribution.ORGANISATION,
+        )
+    viewer = user_in(small, Role.PFSO)
+    mine = share(
+        viewer,
+        title="a drone once",
+        body="x " * 200,
+        tlp=Tlp.AMBER,
+        distribution=Distribution.ORGANISATION,
+    )
+    assert list(search.matching(selectors.items_visible_to(viewer), "drone")) == [mine]
+    # A viewer who sees many matches gets the best of them (at most WINDOW on PostgreSQL with RUM).
+    found = list(search.matching(selectors.items_visible_to(author), "drone"))
+    assert len(found) in {5, 12}
+    assert all("drone" in item.title for item in found)

@@ -32,13 +32,75 @@ def fts5_query(text: str) -> str:
     return " ".join(quoted)
 
 
+_RUM: dict[str, bool] = {}
+
+
+def _has_rum_index() -> bool:
+    """Whether migration 0003 could create the RUM index (the extension is installed)."""
+    key = connection.settings_dict["NAME"]
+    if key not in _RUM:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'sharing_itemsearch_rum'")
+            _RUM[key] = cursor.fetchone() is not None
+    return _RUM[key]
+
+
+# Both indexes can hand out the best matches first (PostgreSQL with the RUM index, SQLite's FTS5
+# in C). A search looks at the best WINDOW matches of the
+# whole platform and keeps those the viewer may see: for a word found in thousands of items the
+# viewer gets the best of them (refining the words narrows the rest). When that leaves fewer than
+# MIN_VISIBLE (a viewer who sees little, for a word found everywhere), it ranks every match
+# instead, so that a viewer who sees few items never misses one of them.
+WINDOW = 600
+MIN_VISIBLE = 60
+
+
+def _best_first(queryset: QuerySet, best_sql: str, best_params: list, ranked: dict, order: tuple):
+    """The window described above, or every match when the window leaves the viewer too few."""
+    from django.db.models import Case, IntegerField, Value, When
+    from django.db.models.expressions import RawSQL
+
+    if connection.vendor == "postgresql":
+        # Ranking the window again through the RUM index costs little: keep it in one query.
+        best = RawSQL(best_sql, [*best_params, WINDOW])  # noqa: S611 - fixed SQL, bound parameters
+        window = queryset.filter(pk__in=best)
+        if window.values("pk")[:MIN_VISIBLE].count() >= MIN_VISIBLE:
+            return window.extra(**ranked).order_by(*order)
+    else:
+        # FTS5 would score every match again: order the window by its rank in the first pass.
+        with connection.cursor() as cursor:
+            cursor.execute(best_sql, [*best_params, WINDOW])
+            ids = [row[0] for row in cursor.fetchall()]
+        window = queryset.filter(pk__in=ids)
+        if window.values("pk")[:MIN_VISIBLE].count() >= MIN_VISIBLE:
+            position = Case(
+                *[When(pk=pk, then=Value(n)) for n, pk in enumerate(ids)],
+                output_field=IntegerField(),
+            )
+            return window.annotate(search_position=position).order_by("search_position")
+    return queryset.extra(**ranked).order_by(*order)
+
+
 def matching(queryset: QuerySet, text: str) -> QuerySet:
-    """Narrow an item queryset to the items matching `text`, annotated with `search_rank`
-    (higher is better) and ordered by it."""
+    """Narrow an item queryset to the items matching `text`, best match first."""
     queryset = queryset.filter(search__isnull=False)
     if connection.vendor == "postgresql":
         tsquery = _pg_query_sql()
         params = [text] * len(_PG_CONFIGS)
+        if _has_rum_index():  # ranked inside the index (RUM): the best matches come first, cheaply
+            return _best_first(
+                queryset,
+                f"SELECT item_id FROM sharing_itemsearch WHERE vector @@ {tsquery} "  # noqa: S608
+                f"ORDER BY vector <=> {tsquery} LIMIT %s",
+                [*params, *params],
+                {
+                    "where": [f"sharing_itemsearch.vector @@ {tsquery}"],
+                    "params": params,
+                    "select": {"search_distance": f"sharing_itemsearch.vector <=> {tsquery}"},
+                    "select_params": params,
+                },
+                ("search_distance", "-created_at"),
+            )
         return queryset.extra(  # noqa: S610 - fixed SQL; the user's words are bound parameters
             where=[f"sharing_itemsearch.vector @@ {tsquery}"],
             params=params,
@@ -48,15 +110,22 @@ def matching(queryset: QuerySet, text: str) -> QuerySet:
     query = fts5_query(text)
     if not query:
         return queryset.none()
-    return queryset.extra(
-        tables=["sharing_itemsearch_fts"],
-        where=[
-            "sharing_itemsearch_fts.rowid = sharing_itemsearch.id",
-            "sharing_itemsearch_fts MATCH %s",
-        ],
-        params=[query],
-        select={"search_rank": "-bm25(sharing_itemsearch_fts, 10.0, 1.0)"},
-    ).order_by("-search_rank", "-created_at")
+    return _best_first(  # FTS5 ranks every match in C; only the best WINDOW meet the rule
+        queryset,
+        "SELECT s.item_id FROM sharing_itemsearch_fts f JOIN sharing_itemsearch s ON s.id = f.rowid "
+        "WHERE sharing_itemsearch_fts MATCH %s ORDER BY bm25(sharing_itemsearch_fts, 10.0, 1.0) LIMIT %s",
+        [query],
+        {
+            "tables": ["sharing_itemsearch_fts"],
+            "where": [
+                "sharing_itemsearch_fts.rowid = sharing_itemsearch.id",
+                "sharing_itemsearch_fts MATCH %s",
+            ],
+            "params": [query],
+            "select": {"search_rank": "-bm25(sharing_itemsearch_fts, 10.0, 1.0)"},
+        },
+        ("-search_rank", "-created_at"),
+    )
 
 
 def snippets(item_ids: list, text: str) -> dict:
