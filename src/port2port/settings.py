@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "port2port.core.context_processors.shell",
+                "port2port.sharing.context_processors.sharing_nav",
             ],
         },
     }

@@ -95,8 +95,6 @@ def feed_view(request):
         "kinds": Kind.choices,
         "tlps": Tlp.choices,
         "urgencies": Urgency.choices,
-        "can_post": reach(request.user, Perm.SHARING_ITEM_CREATE),
-        "unread": selectors.notifications_for(request.user, unread_only=True).count(),
         "invitations": selectors.invitations_for(request.user),
         "open_requests": selectors.widening_requests_for(request.user).count(),
         "section": "sharing",
