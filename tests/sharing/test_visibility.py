@@ -352,3 +352,30 @@ def test_search_never_misses_what_a_narrow_viewer_may_see(monkeypatch):
     found = list(search.matching(selectors.items_visible_to(author), "drone"))
     assert len(found) in {5, 12}
     assert all("drone" in item.title for item in found)
+
+
+def test_search_ranks_every_match_past_the_largest_window(monkeypatch):
+    from port2port.sharing import search as search_module
+
+    monkeypatch.setattr(search_module, "WINDOW", 2)
+    monkeypatch.setattr(search_module, "MAX_WINDOW", 2)
+    monkeypatch.setattr(search_module, "MIN_VISIBLE", 3)
+    big, small = terminal(PortFactory(), name="Big"), terminal(PortFactory(), name="Small")
+    author = user_in(big, Role.PORT_SECURITY_OFFICER)
+    for n in range(6):
+        share(
+            author,
+            title=f"drone drone drone report {n}",
+            tlp=Tlp.AMBER,
+            distribution=Distribution.ORGANISATION,
+        )
+    viewer = user_in(small, Role.PFSO)
+    mine = share(
+        viewer,
+        title="a drone once",
+        body="x " * 200,
+        tlp=Tlp.AMBER,
+        distribution=Distribution.ORGANISATION,
+    )
+    assert list(search.matching(selectors.items_visible_to(viewer), "drone")) == [mine]
+    assert len(list(search.matching(selectors.items_visible_to(author), "drone"))) == 6

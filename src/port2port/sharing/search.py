@@ -49,35 +49,35 @@ def _has_rum_index() -> bool:
 # in C). A search looks at the best WINDOW matches of the
 # whole platform and keeps those the viewer may see: for a word found in thousands of items the
 # viewer gets the best of them (refining the words narrows the rest). When that leaves fewer than
-# MIN_VISIBLE (a viewer who sees little, for a word found everywhere), it ranks every match
-# instead, so that a viewer who sees few items never misses one of them.
-WINDOW = 600
-MIN_VISIBLE = 60
+# MIN_VISIBLE (a viewer who sees little, for a word found everywhere), the window grows eightfold,
+# and past MAX_WINDOW every match is ranked, so that a viewer who sees few items never misses one.
+WINDOW = 500
+MIN_VISIBLE = 40
+MAX_WINDOW = 32_000
 
 
 def _best_first(queryset: QuerySet, best_sql: str, best_params: list, ranked: dict, order: tuple):
-    """The window described above, or every match when the window leaves the viewer too few."""
+    """The window described above, grown while it holds more matches but too few for the viewer;
+    past MAX_WINDOW every match is ranked, so nothing the viewer may see is ever missed."""
     from django.db.models import Case, IntegerField, Value, When
-    from django.db.models.expressions import RawSQL
 
-    if connection.vendor == "postgresql":
-        # Ranking the window again through the RUM index costs little: keep it in one query.
-        best = RawSQL(best_sql, [*best_params, WINDOW])  # noqa: S611 - fixed SQL, bound parameters
-        window = queryset.filter(pk__in=best)
-        if window.values("pk")[:MIN_VISIBLE].count() >= MIN_VISIBLE:
-            return window.extra(**ranked).order_by(*order)
-    else:
-        # FTS5 would score every match again: order the window by its rank in the first pass.
+    size = WINDOW
+    while size <= MAX_WINDOW:
         with connection.cursor() as cursor:
-            cursor.execute(best_sql, [*best_params, WINDOW])
+            cursor.execute(best_sql, [*best_params, size])
             ids = [row[0] for row in cursor.fetchall()]
         window = queryset.filter(pk__in=ids)
-        if window.values("pk")[:MIN_VISIBLE].count() >= MIN_VISIBLE:
+        every_match = len(ids) < size
+        if every_match or window.order_by().count() >= MIN_VISIBLE:
+            if connection.vendor == "postgresql":  # re-ranking the window through RUM is cheap
+                return window.extra(**ranked).order_by(*order)
+            # FTS5 would score every match again: order the window by its first-pass rank.
             position = Case(
                 *[When(pk=pk, then=Value(n)) for n, pk in enumerate(ids)],
                 output_field=IntegerField(),
             )
             return window.annotate(search_position=position).order_by("search_position")
+        size *= 8
     return queryset.extra(**ranked).order_by(*order)
 
 
