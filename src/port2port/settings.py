@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "ninja",
     "port2port.core",
     "port2port.sharing",
+    "port2port.sites",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,17 @@ OIDC_DISPLAY_NAME = os.environ.get("OIDC_DISPLAY_NAME", "itsme")
 OIDC_COUNTS_AS_SECOND_FACTOR = env_bool("OIDC_COUNTS_AS_SECOND_FACTOR", True)
 
 OTP_TOTP_ISSUER = "Port 2 Port"
+
+# Map tiles are optional: the port map works on our own GeoJSON alone. A tile URL such as
+# https://tiles.example.be/{z}/{x}/{y}.png is allowed by the content security policy.
+SITES_TILE_URL = os.environ.get("SITES_TILE_URL", "")
+if SITES_TILE_URL:
+    from urllib.parse import urlsplit
+
+    _tiles = urlsplit(SITES_TILE_URL)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
+        f"{_tiles.scheme}://{_tiles.netloc.split('{')[0]}"
+    )
 
 PORT2PORT_DEMO_PASSWORD = os.environ.get("PORT2PORT_DEMO_PASSWORD", "")
 

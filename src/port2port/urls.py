@@ -8,6 +8,7 @@ api = build_api()
 urlpatterns = [
     path("api/v1/", api.urls),
     path("sharing/", include("port2port.sharing.urls")),
+    path("sites/", include("port2port.sites.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("", include("port2port.core.urls")),
 ]

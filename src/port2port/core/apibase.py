@@ -135,9 +135,11 @@ def build_api() -> NinjaAPI:
         )
 
     from port2port.sharing.api import router as sharing_router
+    from port2port.sites.api import router as sites_router
 
     from .api import router as core_router
 
     api.add_router("/", core_router)
     api.add_router("/sharing/", sharing_router)
+    api.add_router("/sites/", sites_router)
     return api

@@ -31,6 +31,8 @@ class Perm(StrEnum):
     SHARING_ITEM_EXPORT = "sharing:item:export"
     SHARING_ITEM_IMPORT = "sharing:item:import"
     SHARING_ITEM_VIEW = "sharing:item:view"
+    SITES_SITE_CHANGE = "sites:site:change"
+    SITES_SITE_VIEW = "sites:site:view"
 
 
 class Role(models.TextChoices):
@@ -51,7 +53,7 @@ class Role(models.TextChoices):
     VISITOR_HOST = "visitor_host", _("Visitor host")
 
 
-_EVERYONE = {Perm.CORE_ORGANISATION_VIEW, Perm.CORE_PORT_VIEW}
+_EVERYONE = {Perm.CORE_ORGANISATION_VIEW, Perm.CORE_PORT_VIEW, Perm.SITES_SITE_VIEW}
 _STAFF_VIEW = _EVERYONE | {Perm.CORE_PERSON_VIEW, Perm.CORE_MEMBERSHIP_VIEW}
 _SECURITY_LEAD = _STAFF_VIEW | {
     Perm.CORE_AUDIT_VIEW,
@@ -78,11 +80,13 @@ _SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.PLATFORM_ADMIN: frozenset(Perm),
-    Role.PORT_SECURITY_OFFICER: frozenset(_SECURITY_LEAD),
-    Role.PFSO: frozenset(_SECURITY_LEAD),
+    Role.PORT_SECURITY_OFFICER: frozenset(_SECURITY_LEAD | {Perm.SITES_SITE_CHANGE}),
+    Role.PFSO: frozenset(_SECURITY_LEAD | {Perm.SITES_SITE_CHANGE}),
     Role.COMPANY_SECURITY_MANAGER: frozenset(_SECURITY_LEAD),
     Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW | _SHARING_READER),
-    Role.PORT_AUTHORITY_OFFICER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR | {Perm.CORE_AUDIT_VIEW}),
+    Role.PORT_AUTHORITY_OFFICER: frozenset(
+        _STAFF_VIEW | _SHARING_AUTHOR | {Perm.CORE_AUDIT_VIEW, Perm.SITES_SITE_CHANGE}
+    ),
     Role.LCMB_MEMBER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
     Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
     Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
@@ -109,6 +113,7 @@ TOKEN_SCOPES = frozenset(
         Perm.SHARING_ITEM_EXPORT,
         Perm.SHARING_ITEM_IMPORT,
         Perm.SHARING_ITEM_VIEW,
+        Perm.SITES_SITE_VIEW,
     }
 )
 

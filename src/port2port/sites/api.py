@@ -1,0 +1,128 @@
+"""Sites API: ports, their map as GeoJSON, zones and gates; creation for those who may change."""
+
+from uuid import UUID
+
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+
+from port2port.core.apibase import Pagination
+from port2port.core.models import Organisation
+
+from . import selectors, services
+from .models import Facility, Zone
+
+router = Router(tags=["sites"])
+
+
+class ZoneOut(Schema):
+    id: UUID
+    code: str
+    name: str
+    port: str = Field(alias="port.locode")
+    parent: str | None = Field(None, alias="parent.code")
+    facility: str | None = Field(None, alias="facility.code")
+    restricted: bool
+    critical: bool
+    geometry: dict
+
+
+class GateOut(Schema):
+    id: UUID
+    code: str
+    name: str
+    kind: str
+    port: str = Field(alias="port.locode")
+    leads_into: list[str]
+    geometry: dict
+
+    @staticmethod
+    def resolve_leads_into(obj) -> list[str]:
+        return [z.code for z in obj.leads_into.all()]
+
+
+class ZoneIn(Schema):
+    code: str
+    name: str
+    geometry: dict
+    facility: UUID | None = None
+    parent: UUID | None = None
+    restricted: bool = False
+    critical: bool = False
+
+
+class GateIn(Schema):
+    code: str
+    name: str
+    geometry: dict
+    kind: str = "both"
+    leads_into: list[UUID]
+    facility: UUID | None = None
+
+
+class FacilityIn(Schema):
+    code: str
+    name: str
+    geometry: dict
+    operator: UUID
+
+
+@router.get("/ports/{locode}/map", response=dict)
+def port_map(request, locode: str):
+    return selectors.port_map(request.auth, selectors.port_get(request.auth, locode))
+
+
+@router.get("/ports/{locode}/zones", response=list[ZoneOut])
+@paginate(Pagination)
+def zones(request, locode: str):
+    return selectors.zones_of(
+        request.auth, selectors.port_get(request.auth, locode)
+    ).select_related("port")
+
+
+@router.get("/ports/{locode}/gates", response=list[GateOut])
+@paginate(Pagination)
+def gates(request, locode: str):
+    return selectors.gates_of(
+        request.auth, selectors.port_get(request.auth, locode)
+    ).select_related("port")
+
+
+@router.post("/ports/{locode}/zones", response={201: ZoneOut})
+def zone_create(request, locode: str, payload: ZoneIn):
+    port = selectors.port_get(request.auth, locode)
+    data = payload.dict()
+    data["facility"] = (
+        selectors.site_get(request.auth, Facility, data["facility"]) if data["facility"] else None
+    )
+    data["parent"] = (
+        selectors.site_get(request.auth, Zone, data["parent"]) if data["parent"] else None
+    )
+    return Status(201, services.zone_create(actor=request.auth, port=port, **data))
+
+
+@router.post("/ports/{locode}/gates", response={201: GateOut})
+def gate_create(request, locode: str, payload: GateIn):
+    port = selectors.port_get(request.auth, locode)
+    data = payload.dict()
+    data["facility"] = (
+        selectors.site_get(request.auth, Facility, data["facility"]) if data["facility"] else None
+    )
+    data["leads_into"] = [selectors.site_get(request.auth, Zone, z) for z in data["leads_into"]]
+    return Status(201, services.gate_create(actor=request.auth, port=port, **data))
+
+
+@router.post("/ports/{locode}/facilities", response={201: dict})
+def facility_create(request, locode: str, payload: FacilityIn):
+    from port2port.core.selectors import organisation_get
+
+    port = selectors.port_get(request.auth, locode)
+    operator: Organisation = organisation_get(request.auth, payload.operator)
+    facility = services.facility_create(
+        actor=request.auth,
+        port=port,
+        code=payload.code,
+        name=payload.name,
+        geometry=payload.geometry,
+        operator=operator,
+    )
+    return Status(201, {"id": str(facility.pk), "code": facility.code})

@@ -1,0 +1,77 @@
+"""Forms of the sites pages; geometry is GeoJSON text (drawn elsewhere, pasted here)."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from port2port.core.models import Organisation
+
+from .geojson import validate_geometry
+from .models import GateKind
+
+
+class GeometryField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Geometry (GeoJSON)"))
+        kwargs.setdefault(
+            "help_text",
+            _('For example {"type": "Point", "coordinates": [4.30, 51.28]} (longitude, latitude).'),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return validate_geometry(json.loads(value))
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("This is not JSON: %(error)s") % {"error": exc.msg}
+            ) from exc
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class AreaForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    geometry = GeometryField()
+
+
+class FacilityForm(AreaForm):
+    operator = forms.ModelChoiceField(label=_("Operator"), queryset=Organisation.objects.all())
+    area = forms.ModelChoiceField(label=_("Area"), queryset=None, required=False)
+
+    def __init__(self, *args, areas, operators, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas
+        self.fields["operator"].queryset = operators
+
+
+class ZoneForm(AreaForm):
+    facility = forms.ModelChoiceField(label=_("Port facility"), queryset=None, required=False)
+    parent = forms.ModelChoiceField(label=_("Inside zone"), queryset=None, required=False)
+    restricted = forms.BooleanField(label=_("Restricted area"), required=False)
+    critical = forms.BooleanField(label=_("Critical-function zone"), required=False)
+
+    def __init__(self, *args, facilities, zones, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = facilities
+        self.fields["parent"].queryset = zones
+
+
+class GateForm(AreaForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=GateKind.choices)
+    facility = forms.ModelChoiceField(label=_("Port facility"), queryset=None, required=False)
+    leads_into = forms.ModelMultipleChoiceField(
+        label=_("Leads into"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, facilities, zones, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = facilities
+        self.fields["leads_into"].queryset = zones

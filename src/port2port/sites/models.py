@@ -1,0 +1,120 @@
+"""The physical map of a port: areas, ISPS port facilities, nested zones and gates (GeoJSON)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from port2port.core.models import Organisation, Port
+
+from .geojson import validate_geometry
+
+
+def validate_geojson(value) -> None:
+    try:
+        validate_geometry(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="geometry") from exc
+
+
+class SiteBase(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    port = models.ForeignKey(
+        Port, on_delete=models.PROTECT, related_name="+", verbose_name=_("port")
+    )
+    code = models.CharField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    geometry = models.JSONField(_("geometry (GeoJSON)"), validators=[validate_geojson])
+
+    class Meta:
+        abstract = True
+        ordering = ["port__name", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Area(SiteBase):
+    """A part of the port (a dock, a quay, an industrial zone)."""
+
+    class Meta(SiteBase.Meta):
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        constraints = [models.UniqueConstraint(fields=["port", "code"], name="area_code_per_port")]
+
+
+class Facility(SiteBase):
+    """An ISPS port facility (a terminal), run by an operator organisation."""
+
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="facilities"
+    )
+    operator = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="facilities",
+        verbose_name=_("operator"),
+    )
+
+    class Meta(SiteBase.Meta):
+        verbose_name = _("port facility")
+        verbose_name_plural = _("port facilities")
+        constraints = [
+            models.UniqueConstraint(fields=["port", "code"], name="facility_code_per_port")
+        ]
+
+
+class Zone(SiteBase):
+    """An access zone, possibly inside another; restricted and critical-function zones flagged."""
+
+    facility = models.ForeignKey(
+        Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="zones"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    restricted = models.BooleanField(_("restricted area"), default=False)
+    critical = models.BooleanField(
+        _("critical-function zone"),
+        default=False,
+        help_text=_("Entry requires a valid positive security verification."),
+    )
+
+    class Meta(SiteBase.Meta):
+        verbose_name = _("zone")
+        verbose_name_plural = _("zones")
+        constraints = [models.UniqueConstraint(fields=["port", "code"], name="zone_code_per_port")]
+
+    def ancestors(self) -> list[Zone]:
+        chain, node, seen = [], self.parent, {self.pk}
+        while node is not None and node.pk not in seen:
+            chain.append(node)
+            seen.add(node.pk)
+            node = node.parent
+        return chain
+
+
+class GateKind(models.TextChoices):
+    ENTRY = "entry", _("Entry")
+    EXIT = "exit", _("Exit")
+    BOTH = "both", _("Entry and exit")
+
+
+class Gate(SiteBase):
+    """A controlled passage (turnstile, barrier, door) and the zones it leads into."""
+
+    facility = models.ForeignKey(
+        Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="gates"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=GateKind.choices, default=GateKind.BOTH
+    )
+    leads_into = models.ManyToManyField(Zone, related_name="gates", verbose_name=_("leads into"))
+
+    class Meta(SiteBase.Meta):
+        verbose_name = _("gate")
+        verbose_name_plural = _("gates")
+        constraints = [models.UniqueConstraint(fields=["code"], name="gate_code_unique")]

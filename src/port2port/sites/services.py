@@ -1,0 +1,201 @@
+"""The only write path of sites: create and change areas, facilities, zones and gates (audited).
+
+Port authority staff (PSO, port authority officer) change every site of their ports; a facility's
+own security officers change that facility, its zones and its gates; platform admins everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from port2port.core import audit
+from port2port.core.errors import Conflict, Forbidden, Invalid
+from port2port.core.models import Organisation, OrganisationKind, Port
+from port2port.core.roles import Perm
+from port2port.core.visibility import reach
+
+from .geojson import validate_geometry
+from .models import Area, Facility, Gate, GateKind, Zone
+
+
+def _require_change(actor: Any, port: Port, facility: Facility | None = None) -> None:
+    change = reach(actor, Perm.SITES_SITE_CHANGE)
+    if change.everything:
+        return
+    authorities = Organisation.objects.filter(
+        pk__in=change.org_ids, kind=OrganisationKind.PORT_AUTHORITY, ports=port
+    )
+    if authorities.exists():
+        return
+    if facility is not None and facility.operator_id in change.org_ids:
+        return
+    raise Forbidden(_("you may not change the sites of this port"))
+
+
+def _geometry(value: Any) -> dict:
+    try:
+        return validate_geometry(value)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="geometry") from exc
+
+
+def _text(value: Any, field: str, limit: int) -> str:
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text:
+        raise Invalid(_("this field is required"), field=field)
+    if len(text) > limit:
+        raise Invalid(_("at most %(n)s characters") % {"n": limit}, field=field)
+    return text
+
+
+def _save(obj, actor: Any, action: str, details: dict | None = None):
+    try:
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        name, messages = next(iter(exc.message_dict.items()))
+        raise Invalid(messages[0], field=name) from exc
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise Conflict(_("this code is already used"), field="code") from exc
+    audit.record(
+        actor, action, obj, details={"port": obj.port.locode, "code": obj.code, **(details or {})}
+    )
+    return obj
+
+
+@transaction.atomic
+def area_create(*, actor: Any, port: Port, code: str, name: str, geometry: dict) -> Area:
+    _require_change(actor, port)
+    area = Area(
+        port=port,
+        code=_text(code, "code", 40),
+        name=_text(name, "name", 200),
+        geometry=_geometry(geometry),
+    )
+    return _save(area, actor, "sites.area.created")
+
+
+@transaction.atomic
+def facility_create(
+    *,
+    actor: Any,
+    port: Port,
+    code: str,
+    name: str,
+    geometry: dict,
+    operator: Organisation,
+    area: Area | None = None,
+) -> Facility:
+    _require_change(actor, port)
+    if area is not None and area.port_id != port.pk:
+        raise Invalid(_("the area lies in another port"), field="area")
+    facility = Facility(
+        port=port,
+        code=_text(code, "code", 40),
+        name=_text(name, "name", 200),
+        geometry=_geometry(geometry),
+        operator=operator,
+        area=area,
+    )
+    return _save(facility, actor, "sites.facility.created", {"operator": operator.name})
+
+
+@transaction.atomic
+def zone_create(
+    *,
+    actor: Any,
+    port: Port,
+    code: str,
+    name: str,
+    geometry: dict,
+    facility: Facility | None = None,
+    parent: Zone | None = None,
+    restricted: bool = False,
+    critical: bool = False,
+) -> Zone:
+    _require_change(actor, port, facility)
+    for other, field in ((facility, "facility"), (parent, "parent")):
+        if other is not None and other.port_id != port.pk:
+            raise Invalid(_("it lies in another port"), field=field)
+    zone = Zone(
+        port=port,
+        code=_text(code, "code", 40),
+        name=_text(name, "name", 200),
+        geometry=_geometry(geometry),
+        facility=facility,
+        parent=parent,
+        restricted=bool(restricted or critical),  # a critical-function zone is always restricted
+        critical=bool(critical),
+    )
+    return _save(
+        zone,
+        actor,
+        "sites.zone.created",
+        {"restricted": zone.restricted, "critical": zone.critical},
+    )
+
+
+@transaction.atomic
+def zone_update(*, actor: Any, zone: Zone, **fields) -> Zone:
+    _require_change(actor, zone.port, zone.facility)
+    allowed = {"name", "geometry", "restricted", "critical", "parent"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise Invalid(
+            _("unknown field %(field)s") % {"field": sorted(unknown)[0]}, field=sorted(unknown)[0]
+        )
+    if "name" in fields:
+        zone.name = _text(fields["name"], "name", 200)
+    if "geometry" in fields:
+        zone.geometry = _geometry(fields["geometry"])
+    if "parent" in fields:
+        parent = fields["parent"]
+        if parent is not None and (parent.pk == zone.pk or zone in parent.ancestors()):
+            raise Invalid(_("a zone cannot lie inside itself"), field="parent")
+        if parent is not None and parent.port_id != zone.port_id:
+            raise Invalid(_("it lies in another port"), field="parent")
+        zone.parent = parent
+    if "critical" in fields:
+        zone.critical = bool(fields["critical"])
+    if "restricted" in fields:
+        zone.restricted = bool(fields["restricted"])
+    zone.restricted = zone.restricted or zone.critical
+    return _save(zone, actor, "sites.zone.updated", {"fields": sorted(fields)})
+
+
+@transaction.atomic
+def gate_create(
+    *,
+    actor: Any,
+    port: Port,
+    code: str,
+    name: str,
+    geometry: dict,
+    leads_into: list[Zone],
+    kind: str = GateKind.BOTH,
+    facility: Facility | None = None,
+) -> Gate:
+    _require_change(actor, port, facility)
+    if kind not in GateKind.values:
+        raise Invalid(_("“%(value)s” is not a gate kind") % {"value": kind}, field="kind")
+    if not leads_into:
+        raise Invalid(_("a gate leads into at least one zone"), field="leads_into")
+    if any(z.port_id != port.pk for z in leads_into):
+        raise Invalid(_("a zone lies in another port"), field="leads_into")
+    gate = Gate(
+        port=port,
+        code=_text(code, "code", 40),
+        name=_text(name, "name", 200),
+        geometry=_geometry(geometry),
+        kind=kind,
+        facility=facility,
+    )
+    gate = _save(gate, actor, "sites.gate.created", {"zones": [z.code for z in leads_into]})
+    gate.leads_into.set(leads_into)
+    return gate

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "sites"
+
+urlpatterns = [
+    path("", views.ports_view, name="ports"),
+    path("<str:locode>/", views.port_view, name="port"),
+    path("<str:locode>/map.geojson", views.port_map_view, name="port_map"),
+    path("<str:locode>/new/<slug:kind>/", views.site_create_view, name="site_create"),
+]

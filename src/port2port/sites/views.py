@@ -1,0 +1,120 @@
+"""Pages of sites: the ports one may see, each port's map and its areas, facilities, zones, gates."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from port2port.core.errors import AppError, Forbidden, Invalid
+from port2port.core.forms import add_service_errors
+from port2port.core.roles import Perm
+from port2port.core.selectors import organisations_visible_to
+from port2port.core.visibility import reach
+
+from . import selectors, services
+from .forms import AreaForm, FacilityForm, GateForm, ZoneForm
+
+
+@login_required
+def ports_view(request):
+    if not reach(request.user, Perm.SITES_SITE_VIEW):
+        raise Forbidden(_("your roles do not include the port map"))
+    return render(
+        request,
+        "sites/ports.html",
+        {"ports": selectors.ports_visible_to(request.user), "section": "sites"},
+    )
+
+
+def _can_change(request, port) -> bool:
+    try:
+        services._require_change(request.user, port)
+    except Forbidden:
+        return False
+    return True
+
+
+@login_required
+def port_view(request, locode):
+    port = selectors.port_get(request.user, locode)
+    return render(
+        request,
+        "sites/port.html",
+        {
+            "port": port,
+            "areas": selectors.areas_of(request.user, port),
+            "facilities": selectors.facilities_of(request.user, port),
+            "zones": selectors.zones_of(request.user, port),
+            "gates": selectors.gates_of(request.user, port),
+            "can_change": _can_change(request, port),
+            "tile_url": settings.SITES_TILE_URL,
+            "section": "sites",
+        },
+    )
+
+
+@login_required
+def port_map_view(request, locode):
+    port = selectors.port_get(request.user, locode)
+    return JsonResponse(selectors.port_map(request.user, port), content_type="application/geo+json")
+
+
+FORMS = {"area": AreaForm, "facility": FacilityForm, "zone": ZoneForm, "gate": GateForm}
+
+
+def _form(kind, request, port, data=None):
+    viewer = request.user
+    kwargs = {}
+    if kind == "facility":
+        kwargs = {
+            "areas": selectors.areas_of(viewer, port),
+            "operators": organisations_visible_to(viewer, port=port.locode),
+        }
+    elif kind in {"zone", "gate"}:
+        kwargs = {
+            "facilities": selectors.facilities_of(viewer, port),
+            "zones": selectors.zones_of(viewer, port),
+        }
+    return FORMS[kind](data, **kwargs)
+
+
+@login_required
+def site_create_view(request, locode, kind):
+    if kind not in FORMS:
+        raise Invalid(_("unknown kind of site"), field="kind")
+    port = selectors.port_get(request.user, locode)
+    form = _form(kind, request, port, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        create = {
+            "area": services.area_create,
+            "facility": services.facility_create,
+            "zone": services.zone_create,
+            "gate": services.gate_create,
+        }[kind]
+        data = dict(form.cleaned_data)
+        if kind == "gate":
+            data["leads_into"] = list(data["leads_into"])
+        try:
+            create(actor=request.user, port=port, **data)
+        except Invalid as error:
+            add_service_errors(form, error)
+        except AppError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("sites:port", locode=port.locode)
+    titles = {
+        "area": _("New area"),
+        "facility": _("New port facility"),
+        "zone": _("New zone"),
+        "gate": _("New gate"),
+    }
+    return render(
+        request,
+        "sites/site_form.html",
+        {"form": form, "port": port, "title": titles[kind], "section": "sites"},
+    )
