@@ -24,3 +24,14 @@ def pytest_report_header(config):
 
     database = settings.DATABASES["default"]
     return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('NAME', '')}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_access_snapshot(monkeypatch):
+    """Every test starts with an empty decision snapshot that follows the change feed at once."""
+    from port2port.access import snapshot
+
+    monkeypatch.setattr(snapshot, "POLL_SECONDS", 0.0)
+    snapshot.store.reset()
+    yield
+    snapshot.store.reset()

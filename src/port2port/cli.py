@@ -235,6 +235,48 @@ def cmd_sharing_digest(_args) -> int:
     return 0
 
 
+def cmd_access_decide(args) -> int:
+    _django()
+    import json
+    from datetime import datetime
+
+    from port2port.access.services import gate_decide, reason_text
+    from port2port.core.errors import AppError
+    from port2port.core.visibility import SYSTEM
+
+    try:
+        at = datetime.fromisoformat(args.at) if args.at else None
+    except ValueError:
+        print(json.dumps({"error": "invalid", "message": f"--at {args.at!r} is not an ISO time"}))
+        return 2
+    if at is not None and at.tzinfo is None:
+        from django.utils import timezone
+
+        at = timezone.make_aware(at)
+    kind, value = ("badge", args.badge) if args.badge else ("plate", args.plate)
+    try:
+        decision = gate_decide(
+            actor=SYSTEM,
+            gate_code=args.gate,
+            kind=kind,
+            value=value,
+            direction=args.direction,
+            at=at,
+        )
+    except AppError as exc:
+        print(json.dumps(exc.as_dict()))
+        return 2
+    result = {
+        "decision": "grant" if decision.granted else "deny",
+        "reasons": [str(r) for r in decision.reasons],
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(result["decision"].upper(), "—", "; ".join(reason_text(r) for r in decision.reasons))
+    return 0
+
+
 def cmd_manage(args) -> int:
     _django()
     from django.core.management import execute_from_command_line
@@ -313,6 +355,18 @@ def parser() -> argparse.ArgumentParser:
     sharing.add_parser("digest", help="send the daily e-mail digests").set_defaults(
         func=cmd_sharing_digest
     )
+    access = sub.add_parser("access", help="gate access").add_subparsers(
+        dest="access_command", required=True
+    )
+    p = access.add_parser("decide", help="ask the decision of a gate for a badge or a plate")
+    p.add_argument("--gate", required=True)
+    credential = p.add_mutually_exclusive_group(required=True)
+    credential.add_argument("--badge")
+    credential.add_argument("--plate")
+    p.add_argument("--direction", choices=["in", "out"], default="in")
+    p.add_argument("--at", help="ISO time, e.g. 2026-11-21T07:42 (default: now)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_access_decide)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

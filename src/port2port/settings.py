@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "port2port.core",
     "port2port.sharing",
     "port2port.sites",
+    "port2port.access",
 ]
 
 MIDDLEWARE = [

@@ -134,6 +134,7 @@ def build_api() -> NinjaAPI:
             api, request, 500, "server_error", "something went wrong on our side; it was logged"
         )
 
+    from port2port.access.api import router as access_router
     from port2port.sharing.api import router as sharing_router
     from port2port.sites.api import router as sites_router
 
@@ -142,4 +143,5 @@ def build_api() -> NinjaAPI:
     api.add_router("/", core_router)
     api.add_router("/sharing/", sharing_router)
     api.add_router("/sites/", sites_router)
+    api.add_router("/access/", access_router)
     return api

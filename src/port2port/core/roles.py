@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 class Perm(StrEnum):
     """Every permission, named `<module>:<resource>:<action>`, alphabetical."""
 
+    ACCESS_BAN_REGISTER = "access:ban:register"
+    ACCESS_CREDENTIAL_MANAGE = "access:credential:manage"
+    ACCESS_DECISION_VIEW = "access:decision:view"
+    ACCESS_GATE_DECIDE = "access:gate:decide"
     CORE_AUDIT_VIEW = "core:audit:view"
     CORE_MEMBERSHIP_CHANGE = "core:membership:change"
     CORE_MEMBERSHIP_VIEW = "core:membership:view"
@@ -76,21 +80,30 @@ _SHARING_AUTHOR = _SHARING_READER | {
     Perm.SHARING_ITEM_CREATE,
     Perm.SHARING_ITEM_IMPORT,
 }
-_SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR
+# Access: officers manage their staff's credentials and rights and read the decision log; the
+# security desk asks decisions and reads the log; port authorities and police register bans.
+_ACCESS_DESK = {Perm.ACCESS_DECISION_VIEW, Perm.ACCESS_GATE_DECIDE}
+_ACCESS_MANAGER = _ACCESS_DESK | {Perm.ACCESS_CREDENTIAL_MANAGE}
+_SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR | _ACCESS_MANAGER
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.PLATFORM_ADMIN: frozenset(Perm),
-    Role.PORT_SECURITY_OFFICER: frozenset(_SECURITY_LEAD | {Perm.SITES_SITE_CHANGE}),
+    Role.PORT_SECURITY_OFFICER: frozenset(
+        _SECURITY_LEAD | {Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER}
+    ),
     Role.PFSO: frozenset(_SECURITY_LEAD | {Perm.SITES_SITE_CHANGE}),
     Role.COMPANY_SECURITY_MANAGER: frozenset(_SECURITY_LEAD),
     Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW | _SHARING_READER),
     Role.PORT_AUTHORITY_OFFICER: frozenset(
-        _STAFF_VIEW | _SHARING_AUTHOR | {Perm.CORE_AUDIT_VIEW, Perm.SITES_SITE_CHANGE}
+        _STAFF_VIEW
+        | _SHARING_AUTHOR
+        | _ACCESS_DESK
+        | {Perm.CORE_AUDIT_VIEW, Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER}
     ),
     Role.LCMB_MEMBER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
-    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
+    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR | {Perm.ACCESS_BAN_REGISTER}),
     Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
-    Role.SECURITY_DESK: frozenset(_STAFF_VIEW | _SHARING_READER),
+    Role.SECURITY_DESK: frozenset(_STAFF_VIEW | _SHARING_READER | _ACCESS_DESK),
     Role.EMPLOYEE: frozenset(_EVERYONE),
     Role.VISITOR_HOST: frozenset(_EVERYONE),
 }
@@ -114,6 +127,7 @@ TOKEN_SCOPES = frozenset(
         Perm.SHARING_ITEM_IMPORT,
         Perm.SHARING_ITEM_VIEW,
         Perm.SITES_SITE_VIEW,
+        Perm.ACCESS_GATE_DECIDE,
     }
 )
 

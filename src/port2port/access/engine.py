@@ -1,0 +1,135 @@
+"""The gate decision engine: a pure function over an in-memory snapshot (issue 5, part 7).
+
+`decide()` touches only plain dicts and tuples, so a decision costs microseconds. The snapshot is
+built from the database by `build_snapshot()` and kept current by `SnapshotStore`, which applies
+the change feed (`AccessChange`) person by person. `reference_decide()` in `reference.py` answers
+the same question straight from the database and the rules; a property test compares the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .models import Reason
+
+CREDENTIAL_KINDS = ("badge", "plate")
+REASON_ORDER = {reason: n for n, reason in enumerate(Reason)}  # reasons come in one fixed order
+DIRECTIONS = ("in", "out")
+
+
+@dataclass(frozen=True)
+class ScheduleWindows:
+    windows: tuple  # (weekday, start_minute, end_minute)
+    holidays: frozenset  # dates on which no window applies
+
+
+@dataclass
+class Snapshot:
+    gates: dict = field(default_factory=dict)  # code -> (gate id, (zone ids), kind)
+    zone_chain: dict = field(default_factory=dict)  # zone id -> (zone id, parent id, ...)
+    critical: set = field(default_factory=set)  # zone ids flagged critical
+    badges: dict = field(default_factory=dict)  # number -> (person id, state, valid_until)
+    plates: dict = field(default_factory=dict)  # plate -> (person id, valid_until)
+    bans: dict = field(default_factory=dict)  # person id -> ((start, end), ...)
+    verifications: dict = field(
+        default_factory=dict
+    )  # person id -> (has any positive, latest valid_until)
+    rights: dict = field(
+        default_factory=dict
+    )  # person id -> {zone id: ((effect, schedule id, from, until), ...)}
+    schedules: dict = field(default_factory=dict)  # schedule id -> ScheduleWindows
+
+
+@dataclass(frozen=True)
+class Decision:
+    granted: bool
+    reasons: tuple
+    person_id: object = None
+    gate_id: object = None
+
+
+def _in_schedule(schedule: ScheduleWindows | None, at: datetime) -> bool:
+    if schedule is None:
+        return True
+    if at.date() in schedule.holidays:
+        return False
+    weekday, minute = at.weekday(), at.hour * 60 + at.minute
+    return any(day == weekday and start <= minute < end for day, start, end in schedule.windows)
+
+
+def _zone_reasons(snap: Snapshot, person_id, zone_id, at: datetime, today: date) -> list:
+    chain = snap.zone_chain.get(zone_id, (zone_id,))
+    rules = snap.rights.get(person_id, {})
+    in_period, in_time = False, False
+    for zone in chain:
+        for effect, schedule_id, valid_from, valid_until in rules.get(zone, ()):
+            if (valid_from is not None and at < valid_from) or (
+                valid_until is not None and at >= valid_until
+            ):
+                continue
+            scheduled = _in_schedule(snap.schedules.get(schedule_id), at)
+            if effect == "deny":
+                if scheduled:
+                    return [Reason.DENIED_BY_RULE]  # deny beats grant
+                continue
+            in_period = True
+            in_time = in_time or scheduled
+    reasons = []
+    if not in_period:
+        reasons.append(Reason.NO_RIGHT)
+    elif not in_time:
+        reasons.append(Reason.OUTSIDE_SCHEDULE)
+    if any(zone in snap.critical for zone in chain):
+        has_positive, valid_until = snap.verifications.get(person_id, (False, None))
+        if not has_positive:
+            reasons.append(Reason.VERIFICATION_MISSING)
+        elif valid_until is None or valid_until < today:
+            reasons.append(Reason.VERIFICATION_EXPIRED)
+    return reasons
+
+
+def decide(
+    snap: Snapshot, gate_code: str, kind: str, value: str, direction: str, at: datetime
+) -> Decision:
+    """Grant or deny, with every reason that applies. `value` must already be normalised and
+    `at` must be an aware datetime in the port's local time."""
+    gate = snap.gates.get(gate_code)
+    if gate is None:
+        return Decision(False, (Reason.UNKNOWN_GATE,))
+    gate_id, zones, _gate_kind = gate
+    today = at.date()
+    reasons: list = []
+    if kind == "badge":
+        badge = snap.badges.get(value)
+        if badge is None:
+            return Decision(False, (Reason.UNKNOWN_CREDENTIAL,), None, gate_id)
+        person_id, state, valid_until = badge
+        if state == "blocked":
+            reasons.append(Reason.BADGE_BLOCKED)
+        elif state == "inactive":
+            reasons.append(Reason.BADGE_INACTIVE)
+        elif state == "expired" or (valid_until is not None and valid_until < today):
+            reasons.append(Reason.BADGE_EXPIRED)
+    else:
+        plate = snap.plates.get(value)
+        if plate is None:
+            return Decision(False, (Reason.UNKNOWN_CREDENTIAL,), None, gate_id)
+        person_id, valid_until = plate
+        if valid_until is not None and valid_until < today:
+            reasons.append(Reason.BADGE_EXPIRED)
+    if direction == "out":  # leaving is never refused to a known credential: safety first
+        return Decision(True, (Reason.GRANTED,), person_id, gate_id)
+    for start, end in snap.bans.get(person_id, ()):
+        if start <= today <= end:
+            reasons.append(Reason.PORT_BAN)
+            break
+    for zone_id in zones:
+        for reason in _zone_reasons(snap, person_id, zone_id, at, today):
+            if reason not in reasons:
+                reasons.append(reason)
+    if reasons:
+        return Decision(
+            False, tuple(sorted(reasons, key=REASON_ORDER.__getitem__)), person_id, gate_id
+        )
+    return Decision(True, (Reason.GRANTED,), person_id, gate_id)
