@@ -273,7 +273,7 @@ def cmd_access_decide(args) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(result["decision"].upper(), "—", "; ".join(reason_text(r) for r in decision.reasons))
+        print(result["decision"].upper(), "—", " ".join(reason_text(r) for r in decision.reasons))
     return 0
 
 

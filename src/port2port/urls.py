@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("sharing/", include("port2port.sharing.urls")),
     path("sites/", include("port2port.sites.urls")),
+    path("access/", include("port2port.access.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("", include("port2port.core.urls")),
 ]

@@ -6,3 +6,18 @@ class AccessConfig(AppConfig):
     name = "port2port.access"
     label = "access"
     verbose_name = _("Screening and gate access")
+
+    def seed_demo(self) -> int:
+        from .demo import seed_access_demo
+
+        return seed_access_demo()
+
+    def nav_items(self, user) -> list[dict]:
+        from django.urls import reverse
+
+        from port2port.core.roles import Perm
+        from port2port.core.visibility import reach
+
+        if not (reach(user, Perm.ACCESS_GATE_DECIDE) or reach(user, Perm.ACCESS_BAN_REGISTER)):
+            return []
+        return [{"label": _("Gate access"), "url": reverse("access:desk"), "section": "access"}]

@@ -203,3 +203,23 @@ class AccessChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.person_id or 'all'}"
+
+
+class AccessAlert(models.Model):
+    """What an employer's security manager or a port's control room must know at once (a ban)."""
+
+    class Kind(models.TextChoices):
+        PORT_BAN = "port_ban", _("A person was banned from the ports")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("core.User", on_delete=models.CASCADE, related_name="access_alerts")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.person_id}"

@@ -143,6 +143,7 @@ def ban_register(
         person=person, starts_on=starts_on, ends_on=ends_on, source=source[:200]
     )
     change_record(person.pk)
+    _alert_ban(person)
     audit.record(
         actor,
         "access.ban.registered",
@@ -151,6 +152,51 @@ def ban_register(
         details={"from": starts_on, "until": ends_on, "source": source},
     )
     return ban
+
+
+def _alert_ban(person: Person) -> None:
+    """Tell the employer's security managers and the control rooms of the employer's ports."""
+    from port2port.core.models import Membership, OrganisationKind, User
+    from port2port.core.roles import Role
+
+    from .models import AccessAlert
+
+    users = set()
+    for membership in Membership.objects.filter(
+        organisation_id=person.organisation_id
+    ).select_related("user"):
+        if Perm.ACCESS_CREDENTIAL_MANAGE in membership.perms() and membership.user.is_active:
+            users.add(membership.user)
+    control_rooms = Membership.objects.filter(
+        organisation__kind=OrganisationKind.PORT_AUTHORITY,
+        organisation__ports__in=person.organisation.ports.all(),
+    ).select_related("user")
+    for membership in control_rooms:
+        if Role.CONTROL_ROOM_OPERATOR in membership.roles and membership.user.is_active:
+            users.add(membership.user)
+    for user in users:
+        AccessAlert.objects.create(user=user, person=person, kind=AccessAlert.Kind.PORT_BAN)
+    recipients = sorted({u.email for u in users if u.email})
+    if recipients:
+        from django.conf import settings
+        from django.core.mail import send_mail
+
+        name = f"{person.given_name} {person.family_name}"
+
+        def send():
+            send_mail(
+                subject=_("Port 2 Port: port ban for %(name)s") % {"name": name},
+                message=_(
+                    "%(name)s is banned from the ports; every badge and plate is refused at every gate."
+                )
+                % {"name": name},
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=recipients,
+                fail_silently=True,
+            )
+
+        transaction.on_commit(send)
+    del User
 
 
 @transaction.atomic

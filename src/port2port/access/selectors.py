@@ -1,0 +1,112 @@
+"""Reads of access: people's credentials and screening, the decision log, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from port2port.core import audit
+from port2port.core.errors import NotFound
+from port2port.core.models import Person
+from port2port.core.roles import Perm
+from port2port.core.selectors import people_visible_to
+from port2port.core.visibility import reach
+from port2port.sites.models import Gate
+from port2port.sites.selectors import port_ids_for
+
+from .models import AccessAlert, GateDecision, PortBan
+
+
+def person_for_access(viewer: Any, person_id) -> Person:
+    """A person the viewer may handle at the gate: their own staff, or anyone for those who
+    register bans (that look-up of another organisation's person is audited)."""
+    if _uuid(person_id):
+        staff = people_visible_to(viewer).filter(pk=person_id).first()
+        if staff is not None:
+            return staff
+    if reach(viewer, Perm.ACCESS_BAN_REGISTER):
+        person = (
+            Person.objects.select_related("organisation").filter(pk=person_id).first()
+            if _uuid(person_id)
+            else None
+        )
+        if person is not None:
+            audit.record(viewer, "access.person.viewed", person, details={"why": "ban registrar"})
+            return person
+    raise NotFound(_("person not found"))
+
+
+def _uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def ban_state(person: Person, today: date | None = None) -> str:
+    today = today or timezone.localdate()
+    if PortBan.objects.filter(person=person, starts_on__lte=today, ends_on__gte=today).exists():
+        return "banned"
+    return "clear"
+
+
+def gates_for(viewer: Any) -> QuerySet[Gate]:
+    ports = port_ids_for(viewer, Perm.ACCESS_GATE_DECIDE)
+    gates = Gate.objects.select_related("port").order_by("code")
+    return gates if ports is None else gates.filter(port_id__in=ports)
+
+
+@dataclass
+class DecisionFilter:
+    person: Any = None
+    gate: str = ""
+    day: date | None = None
+    around: time | None = None
+    refused_only: bool = False
+
+
+def decisions_visible_to(
+    viewer: Any, filters: DecisionFilter | None = None
+) -> QuerySet[GateDecision]:
+    """The decision log: decisions about the viewer's organisations' people, or at the gates of
+    the ports where the viewer reads the log."""
+    f = filters or DecisionFilter()
+    result = reach(viewer, Perm.ACCESS_DECISION_VIEW)
+    qs = GateDecision.objects.select_related("person", "gate")
+    if not result:
+        return qs.none()
+    if not result.everything:
+        ports = port_ids_for(viewer, Perm.ACCESS_DECISION_VIEW)
+        scope = Q(person__organisation_id__in=result.org_ids)
+        if ports is not None:
+            scope |= Q(gate__port_id__in=ports)
+        else:
+            scope = Q()
+        qs = qs.filter(scope)
+    if f.person is not None:
+        qs = qs.filter(person=f.person)
+    if f.gate:
+        qs = qs.filter(gate_code=f.gate)
+    if f.day:
+        start = timezone.make_aware(datetime.combine(f.day, f.around or time.min))
+        if f.around:
+            qs = qs.filter(
+                at__gte=start - timedelta(minutes=15), at__lt=start + timedelta(minutes=15)
+            )
+        else:
+            qs = qs.filter(at__gte=start, at__lt=start + timedelta(days=1))
+    if f.refused_only:
+        qs = qs.filter(granted=False)
+    return qs
+
+
+def alerts_for(user: Any) -> QuerySet[AccessAlert]:
+    return AccessAlert.objects.filter(user=user).select_related("person", "person__organisation")
