@@ -277,6 +277,62 @@ def cmd_access_decide(args) -> int:
     return 0
 
 
+def cmd_access_import(args) -> int:
+    _django()
+    from port2port.access.csv_import import csv_import
+    from port2port.core.errors import AppError
+    from port2port.core.models import Organisation, OrganisationKind
+    from port2port.core.visibility import OrganisationActor
+
+    organisation = (
+        Organisation.objects.filter(name=args.org).first()
+        or Organisation.objects.filter(short_name=args.org).first()
+    )
+    if organisation is None:
+        print(f"error: no organisation named “{args.org}”", file=sys.stderr)
+        return 2
+    registrars = {
+        OrganisationKind.PORT_AUTHORITY,
+        OrganisationKind.POLICE,
+        OrganisationKind.AUTHORITY_NAMB,
+        OrganisationKind.AUTHORITY_CMB,
+    }
+    if args.kind in {"bans", "verifications"} and organisation.kind not in registrars:
+        print(f"error: {organisation.name} does not register {args.kind}", file=sys.stderr)
+        return 2
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = csv_import(
+            actor=OrganisationActor(organisation),
+            kind=args.kind,
+            text=text,
+            dry_run=args.dry_run,
+            valid_only=args.valid_only,
+        )
+    except AppError as exc:
+        print(f"error: nothing stored: {exc.message}", file=sys.stderr)
+        return 2
+    for line in report.lines:
+        print(
+            f"line {line.number}: {'ok' if line.ok else 'ERROR'} {'' if line.ok else line.message}".rstrip()
+        )
+    valid = len(report.lines) - len(report.errors)
+    if report.dry_run:
+        print(f"dry run: {valid} valid, {len(report.errors)} with errors; nothing stored")
+    elif report.errors and not args.valid_only:
+        print(
+            f"{len(report.errors)} line(s) with errors: nothing stored (use --valid-only to store the {valid} valid lines)"
+        )
+        return 1
+    else:
+        print(f"stored {report.stored} line(s); skipped {len(report.errors)} with errors")
+    return 0
+
+
 def cmd_manage(args) -> int:
     _django()
     from django.core.management import execute_from_command_line
@@ -367,6 +423,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="ISO time, e.g. 2026-11-21T07:42 (default: now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_access_decide)
+    p = access.add_parser("import", help="import people, badges, bans or verifications from CSV")
+    p.add_argument("kind", choices=["people", "badges", "bans", "verifications"])
+    p.add_argument("file")
+    p.add_argument("--org", required=True, help="the organisation the import acts for")
+    p.add_argument("--dry-run", action="store_true", help="check every line, store nothing")
+    p.add_argument(
+        "--valid-only", action="store_true", help="store the valid lines even if others are wrong"
+    )
+    p.set_defaults(func=cmd_access_import)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

@@ -223,3 +223,21 @@ class AccessAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.person_id}"
+
+
+class Identity(models.Model):
+    """What the gate needs beyond core's person: birth date, nationality, national number."""
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, primary_key=True, related_name="identity"
+    )
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    nationality = models.CharField(
+        _("nationality"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. BE")
+    )
+    national_number = models.CharField(
+        _("national register number"), max_length=11, null=True, blank=True, unique=True
+    )
+
+    def __str__(self) -> str:
+        return f"identity of {self.person_id}"
