@@ -106,3 +106,48 @@ def test_the_person_page_manages_credentials_with_clear_errors(w, client):
         {"starts_on": "2026-01-01", "ends_on": "2026-02-01", "source": "x"},
     )
     assert response.status_code == 422  # a company registers no bans
+
+
+def test_managers_see_who_lacks_a_verification_for_a_critical_zone(w, client):
+    from port2port.access.models import Verification
+
+    reefer = Zone.objects.create(
+        port=w["gate"].port,
+        code="REEFER",
+        name="Reefers",
+        geometry=POINT,
+        critical=True,
+        restricted=True,
+    )
+    inner = Zone.objects.create(
+        port=w["gate"].port, code="REEFER-ROW-1", name="Row 1", geometry=POINT, parent=reefer
+    )
+    services.right_grant(actor=w["csm"], person=w["driver"], zone=inner)
+    colleague = PersonFactory(organisation=w["haulier"], given_name="Anna", family_name="Vos")
+    services.right_grant(actor=w["csm"], person=colleague, zone=reefer)
+    Verification.objects.create(
+        person=colleague,
+        category="ops",
+        status="positive",
+        decided_on=timezone.localdate() - timedelta(days=2000),
+        valid_until=timezone.localdate() - timedelta(days=1),
+    )
+    sign_in(client, w["csm"])
+    page = client.get("/access/").content.decode()
+    gaps = page.split('data-testid="verification-gaps"')[1].split("</ul>")[0]
+    assert "Yusuf Demir" in gaps and "missing" in gaps
+    assert "Anna Vos" in gaps and "expired" in gaps
+    Verification.objects.create(
+        person=w["driver"],
+        category="ops",
+        status="positive",
+        decided_on=timezone.localdate(),
+        valid_until=timezone.localdate() + timedelta(days=1800),
+    )
+    assert (
+        "Yusuf Demir"
+        not in client.get("/access/")
+        .content.decode()
+        .split('data-testid="verification-gaps"')[1]
+        .split("</ul>")[0]
+    )

@@ -108,5 +108,46 @@ def decisions_visible_to(
     return qs
 
 
+def verification_gaps(viewer: Any) -> list[dict]:
+    """People of the viewer's organisations with a right into a critical-function zone (or a zone
+    inside one) but no positive security verification valid today: at a glance, for managers."""
+    from port2port.sites.models import Zone
+
+    from .models import AccessRight, Verification
+
+    result = reach(viewer, Perm.ACCESS_CREDENTIAL_MANAGE)
+    if not result:
+        return []
+    parents = dict(Zone.objects.values_list("pk", "parent_id"))
+    critical = set(Zone.objects.filter(critical=True).values_list("pk", flat=True))
+
+    def under_critical(zone_id) -> bool:
+        seen = set()
+        while zone_id is not None and zone_id not in seen:
+            if zone_id in critical:
+                return True
+            seen.add(zone_id)
+            zone_id = parents.get(zone_id)
+        return False
+
+    critical_zones = [z for z in parents if under_critical(z)]
+    rights = AccessRight.objects.filter(effect=AccessRight.Effect.GRANT, zone_id__in=critical_zones)
+    if not result.everything:
+        rights = rights.filter(person__organisation_id__in=result.org_ids)
+    today = timezone.localdate()
+    gaps = []
+    people = (
+        Person.objects.filter(pk__in=rights.values("person_id"))
+        .select_related("organisation")
+        .order_by("family_name")
+    )
+    for person in people:
+        positives = Verification.objects.filter(person=person, status=Verification.Status.POSITIVE)
+        if positives.filter(valid_until__gte=today).exists():
+            continue
+        gaps.append({"person": person, "state": "expired" if positives.exists() else "missing"})
+    return gaps
+
+
 def alerts_for(user: Any) -> QuerySet[AccessAlert]:
     return AccessAlert.objects.filter(user=user).select_related("person", "person__organisation")

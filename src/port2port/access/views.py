@@ -74,6 +74,7 @@ def desk_view(request):
             if decision
             else [],
             "alerts": selectors.alerts_for(request.user)[:10],
+            "gaps": selectors.verification_gaps(request.user)[:50],
             "refused": selectors.decisions_visible_to(
                 request.user, selectors.DecisionFilter(refused_only=True)
             )[:10],
