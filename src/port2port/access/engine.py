@@ -31,6 +31,7 @@ class Snapshot:
     critical: set = field(default_factory=set)  # zone ids flagged critical
     badges: dict = field(default_factory=dict)  # number -> (person id, state, valid_until)
     plates: dict = field(default_factory=dict)  # plate -> (person id, valid_until)
+    numbers_of: dict = field(default_factory=dict)  # person id -> [badge and plate keys] (updates)
     bans: dict = field(default_factory=dict)  # person id -> ((start, end), ...)
     verifications: dict = field(
         default_factory=dict

@@ -8,14 +8,13 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from port2port.core import audit
 from port2port.core.errors import NotFound
 from port2port.core.models import Person
 from port2port.core.roles import Perm
 from port2port.core.selectors import people_visible_to
-from port2port.core.visibility import reach
+from port2port.core.visibility import one_or_404, reach
 from port2port.sites.models import Gate
 from port2port.sites.selectors import port_ids_for
 
@@ -25,30 +24,23 @@ from .models import AccessAlert, GateDecision, PortBan
 def person_for_access(viewer: Any, person_id) -> Person:
     """A person the viewer may handle at the gate: their own staff, or anyone for those who
     register bans (that look-up of another organisation's person is audited)."""
-    if _uuid(person_id):
-        staff = people_visible_to(viewer).filter(pk=person_id).first()
-        if staff is not None:
-            return staff
-    if reach(viewer, Perm.ACCESS_BAN_REGISTER):
-        person = (
-            Person.objects.select_related("organisation").filter(pk=person_id).first()
-            if _uuid(person_id)
-            else None
-        )
-        if person is not None:
-            audit.record(viewer, "access.person.viewed", person, details={"why": "ban registrar"})
-            return person
-    raise NotFound(_("person not found"))
-
-
-def _uuid(value) -> bool:
-    import uuid
-
     try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
+        return one_or_404(people_visible_to(viewer), pk=person_id)
+    except NotFound:
+        if not reach(viewer, Perm.ACCESS_BAN_REGISTER):
+            raise
+    person = one_or_404(Person.objects.select_related("organisation"), pk=person_id)
+    audit.record(viewer, "access.person.viewed", person, details={"why": "ban registrar"})
+    return person
+
+
+def zones_for_rights(viewer: Any) -> QuerySet:
+    """Zones the viewer may give rights on: those of the ports where they manage credentials."""
+    from port2port.sites.models import Zone
+
+    ports = port_ids_for(viewer, Perm.ACCESS_CREDENTIAL_MANAGE)
+    zones = Zone.objects.select_related("port").order_by("port__name", "code")
+    return zones if ports is None else zones.filter(port_id__in=ports)
 
 
 def ban_state(person: Person, today: date | None = None) -> str:

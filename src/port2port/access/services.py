@@ -156,7 +156,7 @@ def ban_register(
 
 def _alert_ban(person: Person) -> None:
     """Tell the employer's security managers and the control rooms of the employer's ports."""
-    from port2port.core.models import Membership, OrganisationKind, User
+    from port2port.core.models import Membership, OrganisationKind
     from port2port.core.roles import Role
 
     from .models import AccessAlert
@@ -196,7 +196,6 @@ def _alert_ban(person: Person) -> None:
             )
 
         transaction.on_commit(send)
-    del User
 
 
 @transaction.atomic
@@ -245,9 +244,12 @@ def schedule_create(
         name=(name or "").strip()[:100], windows=windows or [], holidays=holidays or []
     )
     try:
-        schedule_windows(schedule)
-        assert all(0 <= int(w["day"]) <= 6 for w in schedule.windows)
-    except (KeyError, ValueError, TypeError, AssertionError) as exc:
+        windows = schedule_windows(schedule)
+        if not all(
+            0 <= day <= 6 and 0 <= start < end <= 24 * 60 for day, start, end in windows.windows
+        ):
+            raise ValueError("a day outside 0-6 or a window that ends before it starts")
+    except (KeyError, ValueError, TypeError) as exc:
         raise Invalid(
             _(
                 'windows are [{"day": 0-6, "start": "HH:MM", "end": "HH:MM"}] and holidays ISO dates'

@@ -57,20 +57,22 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
     def scoped(queryset):
         return queryset if person_ids is None else queryset.filter(person_id__in=person_ids)
 
-    if person_ids is not None:
-        for mapping in (snap.bans, snap.verifications, snap.rights):
-            for pid in person_ids:
+    if person_ids is not None:  # forget these people, through the index: no scan of the rest
+        for pid in person_ids:
+            for mapping in (snap.bans, snap.verifications, snap.rights):
                 mapping.pop(pid, None)
-        snap.badges = {n: v for n, v in snap.badges.items() if v[0] not in person_ids}
-        snap.plates = {n: v for n, v in snap.plates.items() if v[0] not in person_ids}
+            for kind, number in snap.numbers_of.pop(pid, ()):
+                (snap.badges if kind == "badge" else snap.plates).pop(number, None)
     for number, pid, state, until in scoped(Badge.objects.all()).values_list(
         "number", "person_id", "state", "valid_until"
     ):
         snap.badges[number] = (pid, state, until)
+        snap.numbers_of.setdefault(pid, []).append(("badge", number))
     for number, pid, until in scoped(Plate.objects.all()).values_list(
         "number", "person_id", "valid_until"
     ):
         snap.plates[number] = (pid, until)
+        snap.numbers_of.setdefault(pid, []).append(("plate", number))
     bans = defaultdict(list)
     for pid, start, end in scoped(PortBan.objects.all()).values_list(
         "person_id", "starts_on", "ends_on"
@@ -80,7 +82,7 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
     for pid, until in scoped(
         Verification.objects.filter(status=Verification.Status.POSITIVE)
     ).values_list("person_id", "valid_until"):
-        _, latest = snap.verifications.get(pid, (True, None))
+        latest = snap.verifications.get(pid, (True, None))[1]
         snap.verifications[pid] = (
             True,
             until if latest is None or (until is not None and until > latest) else latest,

@@ -10,13 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from port2port.core.errors import AppError, Forbidden, Invalid
-from port2port.core.forms import add_service_errors
+from port2port.core.forms import add_service_errors, run_service
 from port2port.core.models import Person
 from port2port.core.roles import Perm
 from port2port.core.selectors import people_visible_to
 from port2port.core.visibility import reach
-from port2port.sites.models import Zone
-from port2port.sites.selectors import port_ids_for
 
 from . import selectors, services
 from .forms import BadgeForm, BanForm, DecideForm, DecisionFilterForm, PlateForm, RightForm
@@ -113,10 +111,6 @@ def decisions_view(request):
 
 def _person_context(request, person, **forms):
     viewer = request.user
-    ports = port_ids_for(viewer, Perm.ACCESS_CREDENTIAL_MANAGE)
-    zones = Zone.objects.select_related("port").order_by("port__name", "code")
-    if ports is not None:
-        zones = zones.filter(port_id__in=ports)
     can_manage = reach(viewer, Perm.ACCESS_CREDENTIAL_MANAGE).covers(person.organisation_id)
     can_ban = bool(reach(viewer, Perm.ACCESS_BAN_REGISTER))
     context = {
@@ -134,7 +128,7 @@ def _person_context(request, person, **forms):
         "can_ban": can_ban,
         "badge_form": BadgeForm(),
         "plate_form": PlateForm(),
-        "right_form": RightForm(zones=zones, schedules=Schedule.objects.all()),
+        "right_form": RightForm(**_right_choices(request)),
         "ban_form": BanForm(initial={"starts_on": timezone.localdate()}),
         "section": "access",
     }
@@ -148,48 +142,32 @@ def person_view(request, person_id):
     return render(request, "access/person.html", _person_context(request, person))
 
 
+def _right_choices(request) -> dict:
+    return {"zones": selectors.zones_for_rights(request.user), "schedules": Schedule.objects.all()}
+
+
+# action -> (form, its name in the page, the service that stores it)
+PERSON_ACTIONS = {
+    "badge": (BadgeForm, "badge_form", services.badge_issue),
+    "plate": (PlateForm, "plate_form", services.plate_register),
+    "right": (RightForm, "right_form", services.right_grant),
+    "ban": (BanForm, "ban_form", services.ban_register),
+}
+
+
 @login_required
 def person_action_view(request, person_id, action):
     if request.method != "POST":
         return redirect("access:person", person_id=person_id)
-    person = selectors.person_for_access(request.user, person_id)
-    context = _person_context(request, person)
-    form_class, key = {
-        "badge": (BadgeForm, "badge_form"),
-        "plate": (PlateForm, "plate_form"),
-        "right": (RightForm, "right_form"),
-        "ban": (BanForm, "ban_form"),
-    }.get(action, (None, None))
-    if form_class is None:
+    if action not in PERSON_ACTIONS:
         raise Invalid(_("unknown action"), field="action")
-    form = form_class(
-        request.POST,
-        **(
-            {
-                "zones": context["right_form"].fields["zone"].queryset,
-                "schedules": Schedule.objects.all(),
-            }
-            if action == "right"
-            else {}
-        ),
+    person = selectors.person_for_access(request.user, person_id)
+    form_class, key, store = PERSON_ACTIONS[action]
+    form = form_class(request.POST, **(_right_choices(request) if action == "right" else {}))
+    done, _result = run_service(form, lambda data: store(actor=request.user, person=person, **data))
+    if done:
+        messages.success(request, _("Saved; gates apply it within a second."))
+        return redirect("access:person", person_id=person.pk)
+    return render(
+        request, "access/person.html", _person_context(request, person, **{key: form}), status=422
     )
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            if action == "badge":
-                services.badge_issue(actor=request.user, person=person, **data)
-            elif action == "plate":
-                services.plate_register(actor=request.user, person=person, **data)
-            elif action == "right":
-                services.right_grant(actor=request.user, person=person, **data)
-            else:
-                services.ban_register(actor=request.user, person=person, **data)
-        except Invalid as error:
-            add_service_errors(form, error)
-        except AppError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Saved; gates apply it within a second."))
-            return redirect("access:person", person_id=person.pk)
-    context[key] = form
-    return render(request, "access/person.html", context, status=422)

@@ -339,7 +339,7 @@ def seed_demo() -> SeedSummary:
             created += 1
 
     rng = random.Random(2025)  # noqa: S311 - demo names, not secrets
-    for short, organisation in orgs.items():
+    for organisation in orgs.values():
         if organisation.kind not in {K.FACILITY_OPERATOR, K.COMPANY, K.PORT_AUTHORITY}:
             continue
         for _ in range(6):
@@ -353,7 +353,6 @@ def seed_demo() -> SeedSummary:
             )
             if new:
                 created += 1
-        del short
     from django.apps import apps
 
     for config in apps.get_app_configs():  # every module seeds its own demo content

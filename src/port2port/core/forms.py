@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .errors import Invalid
+from .errors import AppError, Invalid
 from .models import ClearanceLevel, OrganisationKind, Port
 from .roles import TOKEN_SCOPES, Role
 
@@ -17,6 +17,22 @@ def add_service_errors(form: forms.Form, error: Invalid) -> None:
         form.add_error(None, error.message)
     for name, message in error.fields.items():
         form.add_error(name if name in form.fields else None, message)
+
+
+def run_service(form: forms.Form, act) -> tuple[bool, object]:
+    """Call `act(cleaned_data)` when the form is valid; a service's error lands on the form.
+
+    Returns (succeeded, what `act` returned). Every page that submits a form to a service uses it.
+    """
+    if not form.is_valid():
+        return False, None
+    try:
+        return True, act(form.cleaned_data)
+    except Invalid as error:
+        add_service_errors(form, error)
+    except AppError as error:
+        form.add_error(None, error.message)
+    return False, None
 
 
 class LoginForm(forms.Form):

@@ -7,6 +7,7 @@ so the same function serves model fields, forms and the API.
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,15 @@ _EU_VAT = {
     "XI": r"(\d{9}|\d{12}|GD\d{3}|HA\d{3})",
 }
 _EORI = re.compile(r"^[A-Z]{2}[A-Z0-9]{1,15}$")
+
+
+def is_uuid(value) -> bool:
+    """Whether `value` reads as a UUID (public identifiers are UUIDs, DESIGN.md §3)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _compact(value: str) -> str:

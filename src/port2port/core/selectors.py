@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from .models import ApiToken, AuditRecord, Membership, Organisation, Person, Port, User
 from .roles import Perm
-from .visibility import get_visible, restrict
+from .visibility import get_visible, reach, restrict
 
 
 def ports_visible_to(viewer: Any) -> QuerySet[Port]:
@@ -172,8 +172,5 @@ def dashboard_for(viewer: User) -> Dashboard:
         people=list(people[:10]),
         people_count=people.count(),
         audit=list(audit_qs[:10]),
-        can_see_audit=bool(
-            restrict(Organisation.objects.all(), viewer, Perm.CORE_AUDIT_VIEW).exists()
-        )
-        or audit_qs.exists(),
+        can_see_audit=bool(reach(viewer, Perm.CORE_AUDIT_VIEW)),
     )

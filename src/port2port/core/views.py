@@ -40,6 +40,7 @@ from .forms import (
     PersonForm,
     TokenForm,
     add_service_errors,
+    run_service,
 )
 from .middleware import SECOND_FACTOR_SESSION_KEY
 from .models import OrganisationKind, User
@@ -602,16 +603,10 @@ def _person_action(request, person_id, form_class, key, act, **form_kwargs):
     """Run one action of the person page; on bad input show the page again with the errors."""
     person = selectors.person_get(request.user, person_id)
     form = form_class(request.POST, **form_kwargs)
-    if form.is_valid():
-        try:
-            message = act(person, form.cleaned_data)
-        except Invalid as error:
-            add_service_errors(form, error)
-        except AppError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, message)
-            return redirect("core:person", person_id=person.pk)
+    done, message = run_service(form, lambda data: act(person, data))
+    if done:
+        messages.success(request, message)
+        return redirect("core:person", person_id=person.pk)
     return render(
         request, "core/person.html", _person_context(request, person, **{key: form}), status=422
     )

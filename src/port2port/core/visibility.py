@@ -159,22 +159,25 @@ def restrict(queryset: QuerySet, viewer: Any, perm: Perm) -> QuerySet:
     return queryset.filter(**{f"{field}__in": result.org_ids})
 
 
-def get_visible(queryset: QuerySet, viewer: Any, perm: Perm, **lookup) -> Model:
-    """One object of `queryset` that `viewer` may see, else NotFound (never Forbidden)."""
+def one_or_404(queryset: QuerySet, **lookup) -> Model:
+    """The one object of an already restricted queryset, else NotFound naming the model.
+
+    A missing object, one outside the viewer's rule and a malformed id (a bad UUID raises
+    ValidationError) all answer alike; any other error (the database) is not swallowed.
+    """
+    from django.core.exceptions import ValidationError
+
     try:
-        return restrict(queryset, viewer, perm).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise NotFound(
             _("%(what)s not found") % {"what": queryset.model._meta.verbose_name}
         ) from exc
-    except Exception as exc:  # a malformed UUID raises ValidationError from the field
-        from django.core.exceptions import ValidationError
 
-        if isinstance(exc, ValidationError):
-            raise NotFound(
-                _("%(what)s not found") % {"what": queryset.model._meta.verbose_name}
-            ) from exc
-        raise
+
+def get_visible(queryset: QuerySet, viewer: Any, perm: Perm, **lookup) -> Model:
+    """One object of `queryset` that `viewer` may see, else NotFound (never Forbidden)."""
+    return one_or_404(restrict(queryset, viewer, perm), **lookup)
 
 
 def require(viewer: Any, perm: Perm, *, on: Any = None) -> None:

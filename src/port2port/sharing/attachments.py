@@ -14,16 +14,20 @@ MAX_ATTACHMENTS = 10
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
-def sniff(data: bytes, filename: str) -> str:
-    """The content type of an allowed file, or Invalid naming the problem."""
-    if not data:
-        raise Invalid(_("“%(name)s” is empty") % {"name": filename}, field="attachments")
-    if len(data) > MAX_ATTACHMENT_BYTES:
+def check_size(size: int | None, filename: str) -> None:
+    if size is not None and size > MAX_ATTACHMENT_BYTES:
         raise Invalid(
             _("“%(name)s” is larger than %(limit)s MB")
             % {"name": filename, "limit": MAX_ATTACHMENT_BYTES // 2**20},
             field="attachments",
         )
+
+
+def sniff(data: bytes, filename: str) -> str:
+    """The content type of an allowed file, or Invalid naming the problem."""
+    if not data:
+        raise Invalid(_("“%(name)s” is empty") % {"name": filename}, field="attachments")
+    check_size(len(data), filename)
     if data.startswith(b"%PDF-"):
         if b"%%EOF" not in data[-2048:]:
             raise Invalid(

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils.translation import gettext as _
 
-from port2port.core.errors import NotFound
 from port2port.core.models import ClearanceLevel, Organisation, User
 from port2port.core.roles import Perm
-from port2port.core.visibility import OrganisationActor, TokenPrincipal
+from port2port.core.visibility import OrganisationActor, TokenPrincipal, one_or_404
 
 from .models import (
     Attachment,
@@ -155,20 +153,9 @@ def item_visible_to(viewer: Any, item: Item) -> bool:
 
 
 def item_get(viewer: Any, item_id) -> Item:
-    try:
-        return (
-            items_visible_to(viewer)
-            .select_related("source_org", "author", "circle")
-            .get(pk=item_id)
-        )
-    except (Item.DoesNotExist, ValueError) as exc:
-        raise NotFound(_("item not found")) from exc
-    except Exception as exc:
-        from django.core.exceptions import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise NotFound(_("item not found")) from exc
-        raise
+    return one_or_404(
+        items_visible_to(viewer).select_related("source_org", "author", "circle"), pk=item_id
+    )
 
 
 @dataclass
@@ -207,6 +194,10 @@ def feed_for(viewer: Any, filters: FeedFilter | None = None) -> QuerySet[Item]:
     )
 
 
+def public_item_get(item_id) -> Item:
+    return one_or_404(public_items(), pk=item_id)
+
+
 def public_items() -> QuerySet[Item]:
     """TLP:CLEAR items shared with the whole platform: the only ones on the public page."""
     return (
@@ -242,12 +233,10 @@ def sightings_of(viewer: Any, item: Item) -> list[SightingView]:
 
 
 def attachment_get(viewer: Any, attachment_id) -> Attachment:
-    try:
-        return Attachment.objects.select_related("item").get(
-            pk=attachment_id, item__in=items_visible_to(viewer)
-        )
-    except Exception as exc:
-        raise NotFound(_("attachment not found")) from exc
+    return one_or_404(
+        Attachment.objects.select_related("item").filter(item__in=items_visible_to(viewer)),
+        pk=attachment_id,
+    )
 
 
 def notifications_for(viewer: User, *, unread_only: bool = False) -> QuerySet[Notification]:
@@ -273,10 +262,7 @@ def circles_visible_to(viewer: Any) -> QuerySet[Circle]:
 
 
 def circle_get(viewer: Any, circle_id) -> Circle:
-    try:
-        return circles_visible_to(viewer).get(pk=circle_id)
-    except Exception as exc:
-        raise NotFound(_("circle not found")) from exc
+    return one_or_404(circles_visible_to(viewer), pk=circle_id)
 
 
 def circles_postable_by(viewer: Any) -> QuerySet[Circle]:

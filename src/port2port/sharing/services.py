@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from port2port.core import audit
 from port2port.core.errors import Conflict, Forbidden, Invalid, NotFound
+from port2port.core.identifiers import is_uuid
 from port2port.core.models import ClearanceLevel, Organisation, Port, User
 from port2port.core.roles import Perm
 from port2port.core.visibility import require
@@ -116,7 +117,7 @@ def _recipients(actor: Any, users) -> list[User]:
         if not isinstance(user, User):
             user = (
                 User.objects.filter(pk=user).first()
-                if _is_uuid(user)
+                if is_uuid(user)
                 else User.objects.filter(username=user).first()
             )
         if user is None or not sharing_viewer(user).org_ids:
@@ -125,16 +126,6 @@ def _recipients(actor: Any, users) -> list[User]:
             )
         result.append(user)
     return result
-
-
-def _is_uuid(value) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _check_sharing(
@@ -428,9 +419,7 @@ def _attach(*, actor: Any, item: Item, upload) -> Attachment:
             field="attachments",
         )
     name = (getattr(upload, "name", "") or "attachment").rsplit("/", 1)[-1][:200]
-    size = getattr(upload, "size", None)
-    if size is not None and size > attachment_rules.MAX_ATTACHMENT_BYTES:
-        attachment_rules.sniff(b"x" * (attachment_rules.MAX_ATTACHMENT_BYTES + 1), name)
+    attachment_rules.check_size(getattr(upload, "size", None), name)  # before reading it all
     data = upload.read() if hasattr(upload, "read") else bytes(upload)
     content_type = attachment_rules.sniff(data, name)
     attachment_rules.check_name(name, content_type)
@@ -458,9 +447,7 @@ def _attach(*, actor: Any, item: Item, upload) -> Attachment:
 def attachment_add(*, actor: Any, item: Item, upload) -> Attachment:
     item_get(actor, item.pk)
     _require_source(actor, item)
-    attachment = _attach(actor=actor, item=item, upload=upload)
-    transaction.on_commit(lambda: None)
-    return attachment
+    return _attach(actor=actor, item=item, upload=upload)
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from port2port.core.errors import AppError, Invalid
-from port2port.core.forms import add_service_errors
+from port2port.core.forms import add_service_errors, run_service
 from port2port.core.models import User
 from port2port.core.roles import Perm
 from port2port.core.visibility import reach
@@ -233,16 +233,10 @@ def item_view(request, item_id):
 def _item_action(request, item_id, form_class, key, act, files=False):
     item = selectors.item_get(request.user, item_id)
     form = form_class(request.POST, request.FILES if files else None)
-    if form.is_valid():
-        try:
-            message = act(item, form.cleaned_data)
-        except Invalid as error:
-            add_service_errors(form, error)
-        except AppError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, message)
-            return redirect("sharing:item", item_id=item.pk)
+    done, message = run_service(form, lambda data: act(item, data))
+    if done:
+        messages.success(request, message)
+        return redirect("sharing:item", item_id=item.pk)
     return render(
         request, "sharing/item.html", _item_context(request, item, **{key: form}), status=422
     )
@@ -577,10 +571,5 @@ def public_view(request):
 
 
 def public_item_view(request, item_id):
-    try:
-        item = selectors.public_items().get(pk=item_id)
-    except Exception as exc:
-        from port2port.core.errors import NotFound
-
-        raise NotFound(_("item not found")) from exc
+    item = selectors.public_item_get(item_id)
     return render(request, "sharing/public_item.html", {"item": item, "section": "public"})

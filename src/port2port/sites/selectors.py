@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from port2port.core.errors import NotFound
-from port2port.core.models import Organisation, Port
+from port2port.core.models import Organisation, OrganisationKind, Port
 from port2port.core.roles import Perm
-from port2port.core.visibility import reach
+from port2port.core.visibility import one_or_404, reach
 
 from .models import Area, Facility, Gate, Zone
 
@@ -76,10 +76,20 @@ def gate_get(viewer: Any, code: str) -> Gate:
 
 
 def site_get(viewer: Any, model, site_id):
-    try:
-        return _in_ports(model.objects.all(), viewer).get(pk=site_id)
-    except Exception as exc:
-        raise NotFound(_("%(what)s not found") % {"what": model._meta.verbose_name}) from exc
+    return one_or_404(_in_ports(model.objects.all(), viewer), pk=site_id)
+
+
+def may_change(viewer: Any, port: Port, facility: Facility | None = None) -> bool:
+    """Port authority staff change every site of their port; a facility's operator its own
+    facility, zones and gates; platform admins everything."""
+    change = reach(viewer, Perm.SITES_SITE_CHANGE)
+    if change.everything:
+        return True
+    if Organisation.objects.filter(
+        pk__in=change.org_ids, kind=OrganisationKind.PORT_AUTHORITY, ports=port
+    ).exists():
+        return True
+    return facility is not None and facility.operator_id in change.org_ids
 
 
 def port_map(viewer: Any, port: Port) -> dict:

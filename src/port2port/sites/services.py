@@ -14,26 +14,16 @@ from django.utils.translation import gettext as _
 
 from port2port.core import audit
 from port2port.core.errors import Conflict, Forbidden, Invalid
-from port2port.core.models import Organisation, OrganisationKind, Port
-from port2port.core.roles import Perm
-from port2port.core.visibility import reach
+from port2port.core.models import Organisation, Port
 
 from .geojson import validate_geometry
 from .models import Area, Facility, Gate, GateKind, Zone
+from .selectors import may_change
 
 
 def _require_change(actor: Any, port: Port, facility: Facility | None = None) -> None:
-    change = reach(actor, Perm.SITES_SITE_CHANGE)
-    if change.everything:
-        return
-    authorities = Organisation.objects.filter(
-        pk__in=change.org_ids, kind=OrganisationKind.PORT_AUTHORITY, ports=port
-    )
-    if authorities.exists():
-        return
-    if facility is not None and facility.operator_id in change.org_ids:
-        return
-    raise Forbidden(_("you may not change the sites of this port"))
+    if not may_change(actor, port, facility):
+        raise Forbidden(_("you may not change the sites of this port"))
 
 
 def _geometry(value: Any) -> dict:

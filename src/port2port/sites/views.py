@@ -9,8 +9,8 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from port2port.core.errors import AppError, Forbidden, Invalid
-from port2port.core.forms import add_service_errors
+from port2port.core.errors import Forbidden, Invalid
+from port2port.core.forms import run_service
 from port2port.core.roles import Perm
 from port2port.core.selectors import organisations_visible_to
 from port2port.core.visibility import reach
@@ -30,14 +30,6 @@ def ports_view(request):
     )
 
 
-def _can_change(request, port) -> bool:
-    try:
-        services._require_change(request.user, port)
-    except Forbidden:
-        return False
-    return True
-
-
 @login_required
 def port_view(request, locode):
     port = selectors.port_get(request.user, locode)
@@ -50,7 +42,7 @@ def port_view(request, locode):
             "facilities": selectors.facilities_of(request.user, port),
             "zones": selectors.zones_of(request.user, port),
             "gates": selectors.gates_of(request.user, port),
-            "can_change": _can_change(request, port),
+            "can_change": selectors.may_change(request.user, port),
             "tile_url": settings.SITES_TILE_URL,
             "section": "sites",
         },
@@ -88,25 +80,21 @@ def site_create_view(request, locode, kind):
         raise Invalid(_("unknown kind of site"), field="kind")
     port = selectors.port_get(request.user, locode)
     form = _form(kind, request, port, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        create = {
-            "area": services.area_create,
-            "facility": services.facility_create,
-            "zone": services.zone_create,
-            "gate": services.gate_create,
-        }[kind]
-        data = dict(form.cleaned_data)
+    create = {
+        "area": services.area_create,
+        "facility": services.facility_create,
+        "zone": services.zone_create,
+        "gate": services.gate_create,
+    }[kind]
+
+    def store(data):
         if kind == "gate":
-            data["leads_into"] = list(data["leads_into"])
-        try:
-            create(actor=request.user, port=port, **data)
-        except Invalid as error:
-            add_service_errors(form, error)
-        except AppError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("sites:port", locode=port.locode)
+            data = {**data, "leads_into": list(data["leads_into"])}
+        return create(actor=request.user, port=port, **data)
+
+    if request.method == "POST" and run_service(form, store)[0]:
+        messages.success(request, _("Saved."))
+        return redirect("sites:port", locode=port.locode)
     titles = {
         "area": _("New area"),
         "facility": _("New port facility"),
