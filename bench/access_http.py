@@ -1,8 +1,11 @@
 """Benchmark: gate decisions over HTTP (issue 5): p99 latency at 500 requests per second.
 
-Starts `port2port serve` (uvicorn) on loopback with a fresh demo database, issues a gate token,
-then sends POST /api/v1/access/decide at a fixed rate from 8 client threads for BENCH_SECONDS and
-reports p50/p99. Baseline in the same run: GET /static/css/port2port.css (no database, no engine).
+Starts `port2port serve` (uvicorn, BENCH_WORKERS processes, default 2 = the cores of the bench
+machine) on loopback with a fresh demo database, registers a gate device, then sends
+POST /api/v1/access/decide with the device token at a fixed rate from 8 client threads for
+BENCH_SECONDS and reports p50/p99. Decisions are logged through the journal (batched), as in
+production. Also measured: the same with an organisation API token (a database look-up per
+request). Baseline in the same run: GET /static/css/port2port.css (no database, no engine).
 Traffic goes to 127.0.0.1 only and stops by itself.
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 RATE = int(os.environ.get("BENCH_RATE", "500"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 THREADS = 8
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 PORT = int(os.environ.get("BENCH_PORT", "8799"))
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent / "port2port"
@@ -94,8 +98,10 @@ def main() -> int:
         .strip()
         .splitlines()[-1]
     )
+    device = run("access", "device", "--gate", "BEANR-0869-G1", "--name", "bench", env=env)
+    device_secret = device.strip().splitlines()[-1]
     server = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(PORT)],
+        [str(BIN), "serve", "--port", str(PORT), "--workers", str(WORKERS)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -110,14 +116,24 @@ def main() -> int:
                 time.sleep(0.2)
         body = json.dumps({"gate": "BEANR-0869-G1", "badge": "AP-100015"}).encode()
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-        load(
-            "POST", "/api/v1/access/decide", body, headers
-        )  # warm up: snapshot built, connections open
+        device_headers = {
+            "Authorization": f"Bearer {device_secret}",
+            "Content-Type": "application/json",
+        }
+        for _ in range(2):  # warm up every worker: snapshot built, connections open
+            load("POST", "/api/v1/access/decide", body, device_headers)
         print(
-            f"target rate {RATE} req/s for {SECONDS} s from {THREADS} threads, uvicorn on 127.0.0.1 (one process)"
+            f"target rate {RATE} req/s for {SECONDS} s from {THREADS} threads, "
+            f"uvicorn on 127.0.0.1 ({WORKERS} worker processes), decisions logged via the journal"
         )
         report("baseline: GET a static file", load("GET", "/static/css/port2port.css", None, {}))
-        report("POST /api/v1/access/decide", load("POST", "/api/v1/access/decide", body, headers))
+        report(
+            "decide, gate device token",
+            load("POST", "/api/v1/access/decide", body, device_headers),
+        )
+        report(
+            "decide, organisation API token", load("POST", "/api/v1/access/decide", body, headers)
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -14,6 +14,10 @@ def _fast_and_isolated(settings, tmp_path):
     ]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Decisions go straight into the test's transaction; tests/access/test_journal.py tests the
+    # journal itself.
+    settings.ACCESS_DECISION_LOG = "direct"
+    settings.ACCESS_JOURNAL_DIR = tmp_path / "journal"
     from django.core.cache import cache
 
     cache.clear()

@@ -73,12 +73,29 @@ def cmd_demo(args) -> int:
 def cmd_serve(args) -> int:
     _django()
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from port2port.asgi import ServerConfig
 
     host, port = args.host, args.port
+    workers = max(1, getattr(args, "workers", 1))
     print(f"\nPort 2 Port is served at http://{host}:{port}/  (Ctrl+C stops it)\n", flush=True)
-    uvicorn.run(
-        "port2port.asgi:application", host=host, port=port, log_level="warning", lifespan="off"
+    config = ServerConfig(
+        "port2port.asgi:application",
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        workers=workers,
     )
+    server = uvicorn.Server(config=config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -277,6 +294,35 @@ def cmd_access_decide(args) -> int:
     return 0
 
 
+def cmd_access_device(args) -> int:
+    _django()
+    from port2port.access.services import device_issue
+    from port2port.core.errors import AppError
+    from port2port.core.visibility import SYSTEM
+    from port2port.sites.models import Gate
+
+    gate = Gate.objects.filter(code=args.gate).first()
+    if gate is None:
+        print(f"error: no gate has the code “{args.gate}”", file=sys.stderr)
+        return 2
+    try:
+        device, secret = device_issue(actor=SYSTEM, gate=gate, name=args.name)
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"device {device.name} ({device.prefix}) for gate {gate.code}; its token, shown once:")
+    print(secret)
+    return 0
+
+
+def cmd_access_replay(args) -> int:
+    _django()
+    from port2port.access.journal import replay
+
+    print(f"{replay()} decisions stored from journals no running process holds")
+    return 0
+
+
 def cmd_access_import(args) -> int:
     _django()
     from port2port.access.csv_import import csv_import
@@ -348,6 +394,12 @@ def parser() -> argparse.ArgumentParser:
     def add_serve_args(p):
         p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+            help="worker processes (default: WEB_CONCURRENCY or 1)",
+        )
 
     p = sub.add_parser(
         "demo", help="migrate, seed the Belgian demo network, print logins and serve"
@@ -423,8 +475,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="ISO time, e.g. 2026-11-21T07:42 (default: now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_access_decide)
-    p = access.add_parser("import", help="import people, badges, bans or verifications from CSV")
-    p.add_argument("kind", choices=["people", "badges", "bans", "verifications"])
+    p = access.add_parser(
+        "import", help="import people, badges, bans, verifications, extracts or rights from CSV"
+    )
+    p.add_argument(
+        "kind", choices=["people", "badges", "bans", "verifications", "extracts", "rights"]
+    )
     p.add_argument("file")
     p.add_argument("--org", required=True, help="the organisation the import acts for")
     p.add_argument("--dry-run", action="store_true", help="check every line, store nothing")
@@ -432,6 +488,14 @@ def parser() -> argparse.ArgumentParser:
         "--valid-only", action="store_true", help="store the valid lines even if others are wrong"
     )
     p.set_defaults(func=cmd_access_import)
+    p = access.add_parser("device", help="register a gate controller and print its token once")
+    p.add_argument("--gate", required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=cmd_access_device)
+    access.add_parser(
+        "replay-journal",
+        help="store the decisions a stopped or killed process left in its journal",
+    ).set_defaults(func=cmd_access_replay)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

@@ -217,6 +217,13 @@ if SITES_TILE_URL:
 
 PORT2PORT_DEMO_PASSWORD = os.environ.get("PORT2PORT_DEMO_PASSWORD", "")
 
+# Gate decisions are logged through a local journal, batched into the database ("journal"), or
+# written one by one ("direct"). The allow-lists gates keep for offline work are signed with
+# ACCESS_SIGNING_KEY (base64 of 32 random bytes; derived from SECRET_KEY when unset).
+ACCESS_DECISION_LOG = os.environ.get("ACCESS_DECISION_LOG", "journal")
+ACCESS_JOURNAL_DIR = Path(os.environ.get("ACCESS_JOURNAL_DIR", VAR_DIR / "journal"))
+ACCESS_SIGNING_KEY = os.environ.get("ACCESS_SIGNING_KEY", "")
+
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from port2port.access import engine, services
 from port2port.access.identifiers import normalise_national_number, normalise_plate
 from port2port.access.models import (
+    AccessGroup,
     AccessRight,
     Badge,
     GateDecision,
@@ -20,6 +21,8 @@ from port2port.access.models import (
     PortBan,
     Schedule,
     Verification,
+    Visit,
+    Visitor,
 )
 from port2port.access.reference import reference_decide
 from port2port.access.snapshot import build_snapshot
@@ -27,7 +30,7 @@ from port2port.core import services as core_services
 from port2port.core.models import OrganisationKind
 from port2port.core.roles import Role
 from port2port.core.visibility import SYSTEM
-from port2port.sites.models import Gate, Zone
+from port2port.sites.models import Facility, Gate, Zone
 
 from ..core.factories import OrganisationFactory, PersonFactory, PortFactory, sign_in, user_in
 
@@ -77,6 +80,28 @@ world = st.fixed_dictionaries(
         "gates": st.lists(
             st.sets(st.integers(0, 4), min_size=1, max_size=2), min_size=1, max_size=3
         ),
+        "groups": st.lists(
+            st.lists(
+                st.tuples(
+                    st.integers(0, 4),
+                    st.sampled_from(["grant", "deny"]),
+                    st.booleans(),
+                    st.sampled_from([None, (-2, 2), (1, 5), (-9, -1)]),
+                ),
+                max_size=2,
+            ),
+            max_size=2,
+        ),
+        # announced, not approved: (zone index, status, first day, last day)
+        "pending_plates": st.lists(
+            st.tuples(
+                st.integers(0, 4),
+                st.sampled_from(["announced", "rejected", "approved"]),
+                st.integers(-2, 0),
+                st.integers(0, 2),
+            ),
+            max_size=2,
+        ),
         "people": st.lists(
             st.fixed_dictionaries(
                 {
@@ -85,6 +110,16 @@ world = st.fixed_dictionaries(
                     "plate": st.booleans(),
                     "ban": st.sampled_from([None, (-5, 5), (-30, -10), (3, 30)]),
                     "verification": st.sampled_from([None, "positive", "positive-old", "negative"]),
+                    "in_groups": st.sets(st.integers(0, 1), max_size=2),
+                    "announced": st.one_of(
+                        st.none(),
+                        st.tuples(
+                            st.integers(0, 4),
+                            st.sampled_from(["announced", "rejected", "approved"]),
+                            st.integers(-1, 0),
+                            st.integers(0, 1),
+                        ),
+                    ),
                     "rights": st.lists(
                         st.tuples(
                             st.integers(0, 4),
@@ -120,7 +155,7 @@ class _Rollback(Exception):
 
 @pytest.mark.django_db
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -154,7 +189,46 @@ def test_engine_matches_the_reference(data):
                 gate.leads_into.set([zones[i % len(zones)] for i in zone_ix])
                 gates.append(gate)
             org = OrganisationFactory(ports=[port])
+            groups = []
+            for n, rules in enumerate(data["groups"]):
+                group = AccessGroup.objects.create(organisation=org, name=f"group {n}")
+                for zone_ix, effect, scheduled, period in rules:
+                    AccessRight.objects.create(
+                        group=group,
+                        zone=zones[zone_ix % len(zones)],
+                        effect=effect,
+                        schedule=office if scheduled else None,
+                        valid_from=_at(period[0], 0) if period else None,
+                        valid_until=_at(period[1], 0) if period else None,
+                    )
+                groups.append(group)
+
+            def visit(zone_ix, first, last):
+                zone = zones[zone_ix % len(zones)]
+                return Visit.objects.create(
+                    facility=facility,
+                    zone=zone,
+                    announcer=org,
+                    purpose="p",
+                    vessel="v",
+                    starts_at=_at(first, 6),
+                    ends_at=_at(last, 20),
+                )
+
+            facility = Facility.objects.create(
+                port=port, code=f"F-{port.locode}", name="f", geometry=POINT, operator=org
+            )
             credentials = []
+            for n, (zone_ix, status, first, last) in enumerate(data["pending_plates"]):
+                Visitor.objects.create(
+                    visit=visit(zone_ix, first, last),
+                    mode="unverified",
+                    given_name="v",
+                    family_name="v",
+                    plate=f"V{n}{port.locode}",
+                    status=status,
+                )
+                credentials.append(("plate", f"V{n}{port.locode}"))
             for n, p in enumerate(data["people"]):
                 person = PersonFactory(organisation=org)
                 until = (
@@ -167,6 +241,20 @@ def test_engine_matches_the_reference(data):
                     valid_until=until,
                 )
                 credentials.append(("badge", f"B{n}-{port.locode}"))
+                for group_ix in p["in_groups"]:
+                    if group_ix < len(groups):
+                        groups[group_ix].members.add(person)
+                if p["announced"]:
+                    zone_ix, status, first, last = p["announced"]
+                    Visitor.objects.create(
+                        visit=visit(zone_ix, first, last),
+                        mode="badge_holder",
+                        given_name="v",
+                        family_name="v",
+                        badge_number=f"B{n}-{port.locode}",
+                        person=person,
+                        status=status,
+                    )
                 if p["plate"]:
                     Plate.objects.create(person=person, number=f"P{n}{port.locode}")
                     credentials.append(("plate", f"P{n}{port.locode}"))
@@ -321,7 +409,9 @@ def test_gate_api_with_a_token(gate_world, client):
         content_type="application/json",
         headers=headers,
     )
-    assert response.json()["decision"] == "deny" and response.json()["reasons"] == ["UNKNOWN_GATE"]
+    # an unknown gate is a clear error, never a decision (and never a grant)
+    assert response.status_code == 404
+    assert response.json()["fields"] == {"gate": "no gate has the code “NOPE”"}
     response = client.post(
         "/api/v1/access/decide",
         {"gate": "SCT-G1", "plate": "!!"},

@@ -21,11 +21,16 @@ def test_catalogue_is_complete(language):
     missing = [e.msgid for e in catalogue if not e.translated() or "fuzzy" in e.flags]
     assert not missing, f"{language}: untranslated {missing[:5]}"
     for entry in catalogue:
-        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+        # as `msgfmt -c`: the singular form matches msgid, the other plural forms msgid_plural
+        texts = [(entry.msgid, entry.msgstr)] + [
+            (entry.msgid if n == 0 else entry.msgid_plural, text)
+            for n, text in entry.msgstr_plural.items()
+        ]
+        for source, text in texts:
             if text:
-                assert sorted(PLACEHOLDER.findall(entry.msgid)) == sorted(
-                    PLACEHOLDER.findall(text)
-                ), entry.msgid
+                assert sorted(PLACEHOLDER.findall(source)) == sorted(PLACEHOLDER.findall(text)), (
+                    entry.msgid
+                )
 
 
 @pytest.mark.skipif(not shutil.which("xgettext"), reason="GNU gettext's xgettext is not installed")

@@ -1,10 +1,38 @@
-"""Gate API: a gate controller (an organisation token with `access:gate:decide`) or the desk asks."""
+"""Access API: gate controllers (device or organisation tokens), the security desk, announcers,
+screening imports."""
 
-from datetime import datetime
+from datetime import date, datetime
+from uuid import UUID
 
-from ninja import Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
 
-from . import services
+from port2port.core.apibase import Pagination, SessionAuth, TokenAuth
+from port2port.core.errors import Invalid
+from port2port.core.visibility import one_or_404
+from port2port.sites.models import Facility, Zone
+
+from . import csv_import, selectors, services
+from .models import Visitor
+
+
+class DeviceAuth(HttpBearer):
+    """`Authorization: Bearer gd_<prefix>_<secret>`: a gate controller's own token."""
+
+    openapi_description = "A gate device token, shown once when the device is registered."
+
+    def authenticate(self, request, token: str):
+        if not token.startswith(f"{services.DEVICE_PREFIX}_"):
+            return None  # an organisation token: the next authenticator answers
+        return services.device_authenticate(token)
+
+
+GATE_AUTH = [DeviceAuth(), TokenAuth(), SessionAuth()]
+# A gate asks as fast as people pass; the platform-wide limit would refuse a busy gate.
+GATE_THROTTLE = [AuthRateThrottle("100000/m")]
 
 router = Router(tags=["access"])
 
@@ -23,13 +51,10 @@ class DecideOut(Schema):
     messages: list[str]
 
 
-@router.post("/decide", response=DecideOut)
+@router.post("/decide", response=DecideOut, auth=GATE_AUTH, throttle=GATE_THROTTLE)
 def decide(request, payload: DecideIn):
-    from port2port.core.errors import Invalid
-
+    """Grant or deny at a gate, with machine-readable reasons and a sentence for each."""
     if (payload.badge is None) == (payload.plate is None):
-        from django.utils.translation import gettext as _
-
         raise Invalid(_("give a badge or a plate"), field="badge")
     kind, value = (
         ("badge", payload.badge) if payload.badge is not None else ("plate", payload.plate)
@@ -47,3 +72,243 @@ def decide(request, payload: DecideIn):
         "reasons": [str(r) for r in decision.reasons],
         "messages": [services.reason_text(r) for r in decision.reasons],
     }
+
+
+@router.get("/gates/{code}/allow-list", auth=GATE_AUTH)
+def allow_list(request, code: str, hours: int = 12):
+    """The gate's signed offline allow-list: who may pass when, for the next `hours`."""
+    return services.gate_allow_list(actor=request.auth, gate_code=code, hours=hours)
+
+
+@router.get("/signing-key", auth=GATE_AUTH)
+def signing_key(request):
+    """The Ed25519 public key that signs allow-lists."""
+    from .allowlist import public_key
+
+    return public_key()
+
+
+# Decision log -------------------------------------------------------------------------------
+
+
+class DecisionOut(Schema):
+    at: datetime
+    gate: str = Field(alias="gate_code")
+    credential_kind: str
+    credential: str
+    person: UUID | None = Field(None, alias="person_id")
+    direction: str
+    decision: str
+    reasons: list[str]
+
+    @staticmethod
+    def resolve_decision(obj) -> str:
+        return "grant" if obj.granted else "deny"
+
+
+@router.get("/decisions", response=list[DecisionOut])
+@paginate(Pagination)
+def decisions(
+    request,
+    gate: str = "",
+    day: date | None = None,
+    person: UUID | None = None,
+    refused_only: bool = False,
+):
+    """The decision log, newest first: "why was this person refused at 07:42?"."""
+    filters = selectors.DecisionFilter(gate=gate, day=day, refused_only=refused_only)
+    if person is not None:
+        filters.person = selectors.person_for_access(request.auth, person)
+    return selectors.decisions_visible_to(request.auth, filters)
+
+
+# Screening imports --------------------------------------------------------------------------
+
+
+class LineOut(Schema):
+    line: int
+    ok: bool
+    message: str
+
+
+class ImportOut(Schema):
+    kind: str
+    dry_run: bool
+    stored: int
+    lines: list[LineOut]
+
+
+@router.post("/import/{kind}", response=ImportOut)
+def import_csv(request, kind: str, dry_run: bool = False, valid_only: bool = False):
+    """A CSV file as the request body (people, badges, bans, verifications, extracts, rights):
+    every line is checked; nothing is stored while a line is wrong unless `valid_only`."""
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(_("the file is not UTF-8 text"), field="file") from exc
+    report = csv_import.csv_import(
+        actor=request.auth, kind=kind, text=text, dry_run=dry_run, valid_only=valid_only
+    )
+    return {
+        "kind": report.kind,
+        "dry_run": report.dry_run,
+        "stored": report.stored,
+        "lines": [{"line": n.number, "ok": n.ok, "message": n.message} for n in report.lines],
+    }
+
+
+# Visitors -----------------------------------------------------------------------------------
+
+
+class VisitorIn(Schema):
+    mode: str
+    given_name: str
+    family_name: str
+    birth_date: date | None = None
+    nationality: str = ""
+    company: str = ""
+    badge_number: str = ""
+    national_number: str = ""
+    plate: str = ""
+
+
+class VisitIn(Schema):
+    facility: UUID
+    zone: UUID
+    announcer: UUID
+    purpose: str
+    starts_at: datetime
+    ends_at: datetime
+    vessel: str = ""
+    location: str = ""
+    visitors: list[VisitorIn]
+
+
+class VisitorOut(Schema):
+    id: UUID
+    given_name: str
+    family_name: str
+    mode: str
+    status: str
+    ban_state: str
+    rejection_reason: str
+    plate: str
+
+
+class VisitOut(Schema):
+    id: UUID
+    facility: str
+    zone: str
+    announcer: str
+    vessel: str
+    location: str
+    purpose: str
+    starts_at: datetime
+    ends_at: datetime
+    visitors: list[VisitorOut]
+
+
+def _visit_out(visit) -> dict:
+    return {
+        "id": visit.pk,
+        "facility": visit.facility.code,
+        "zone": visit.zone.code,
+        "announcer": visit.announcer.name,
+        "vessel": visit.vessel,
+        "location": visit.location,
+        "purpose": visit.purpose,
+        "starts_at": visit.starts_at,
+        "ends_at": visit.ends_at,
+        "visitors": list(visit.visitors.all()),
+    }
+
+
+@router.get("/visits", response=list[VisitOut])
+@paginate(Pagination)
+def visits(request, day: date | None = None):
+    """The visits of a day (today by default) the caller announced or decides on."""
+    return [_visit_out(v) for v in selectors.visits_today(request.auth, day)]
+
+
+@router.post("/visits", response={201: VisitOut})
+def visit_announce(request, payload: VisitIn):
+    """Announce visitors (an approved announcer of the terminal)."""
+    from port2port.core.models import Organisation
+
+    facility = one_or_404(Facility.objects.all(), pk=payload.facility)
+    zone = one_or_404(Zone.objects.all(), pk=payload.zone)
+    announcer = one_or_404(Organisation.objects.all(), pk=payload.announcer)
+    visit = services.visit_announce(
+        actor=request.auth,
+        facility=facility,
+        zone=zone,
+        announcer=announcer,
+        purpose=payload.purpose,
+        starts_at=payload.starts_at,
+        ends_at=payload.ends_at,
+        vessel=payload.vessel,
+        location=payload.location,
+        visitors=[v.dict() for v in payload.visitors],
+    )
+    return Status(201, _visit_out(visit))
+
+
+@router.get("/visits/{visit_id}", response=VisitOut)
+def visit_detail(request, visit_id: UUID):
+    return _visit_out(one_or_404(selectors.visits_visible_to(request.auth), pk=visit_id))
+
+
+class DecideVisitorIn(Schema):
+    approve: bool
+    reason: str = ""
+
+
+class VisitorStateOut(VisitorOut):
+    checks: list[dict]
+
+
+def _visitor_state(visitor: Visitor) -> dict:
+    return {
+        **{f: getattr(visitor, f) for f in VisitorOut.model_fields if f != "id"},
+        "id": visitor.pk,
+        "checks": [
+            {"at": c.at.isoformat(), "result": c.result, "basis": c.basis}
+            for c in visitor.ban_checks.all()
+        ],
+    }
+
+
+def _visitor(request, visitor_id) -> Visitor:
+    return one_or_404(selectors.visitors_visible_to(request.auth), pk=visitor_id)
+
+
+@router.post("/visitors/{visitor_id}/decision", response=VisitorStateOut)
+def visitor_decide(request, visitor_id: UUID, payload: DecideVisitorIn):
+    """Approve, or reject with a reason."""
+    visitor = services.visitor_decide(
+        actor=request.auth,
+        visitor=_visitor(request, visitor_id),
+        approve=payload.approve,
+        reason=payload.reason,
+    )
+    return _visitor_state(visitor)
+
+
+@router.post("/visitors/{visitor_id}/ban-check", response=VisitorStateOut)
+def visitor_ban_check(request, visitor_id: UUID):
+    visitor = _visitor(request, visitor_id)
+    services.visitor_ban_check(actor=request.auth, visitor=visitor)
+    return _visitor_state(visitor)
+
+
+@router.post("/visitors/{visitor_id}/check-in", response=VisitorStateOut)
+def visitor_check_in(request, visitor_id: UUID):
+    """At arrival: a temporary right and the plate whitelisted for ANPR until the visit ends."""
+    visitor = services.visitor_check_in(actor=request.auth, visitor=_visitor(request, visitor_id))
+    return _visitor_state(visitor)
+
+
+@router.post("/visitors/{visitor_id}/check-out", response=VisitorStateOut)
+def visitor_check_out(request, visitor_id: UUID):
+    visitor = services.visitor_check_out(actor=request.auth, visitor=_visitor(request, visitor_id))
+    return _visitor_state(visitor)

@@ -18,6 +18,8 @@ class AccessConfig(AppConfig):
         from port2port.core.roles import Perm
         from port2port.core.visibility import reach
 
-        if not (reach(user, Perm.ACCESS_GATE_DECIDE) or reach(user, Perm.ACCESS_BAN_REGISTER)):
-            return []
-        return [{"label": _("Gate access"), "url": reverse("access:desk"), "section": "access"}]
+        if reach(user, Perm.ACCESS_GATE_DECIDE) or reach(user, Perm.ACCESS_BAN_REGISTER):
+            return [{"label": _("Gate access"), "url": reverse("access:desk"), "section": "access"}]
+        if reach(user, Perm.ACCESS_VISITOR_ANNOUNCE):  # shipping agents announcing visitors
+            return [{"label": _("Visitors"), "url": reverse("access:visits"), "section": "access"}]
+        return []

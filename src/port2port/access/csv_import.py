@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from port2port.core import services as core_services
@@ -22,7 +23,15 @@ from port2port.core.models import Organisation, Person
 
 from . import services
 from .identifiers import normalise_national_number
-from .models import Badge, Identity, Verification
+from .models import (
+    AccessRight,
+    Badge,
+    CriminalRecordExtract,
+    Identity,
+    PortBan,
+    Schedule,
+    Verification,
+)
 
 COLUMNS = {
     "people": (
@@ -32,7 +41,13 @@ COLUMNS = {
     "badges": (["national_number", "number"], ["kind", "valid_until"]),
     "bans": (["national_number", "starts_on", "ends_on", "source"], []),
     "verifications": (["national_number", "category", "status"], ["decided_on"]),
+    "extracts": (["national_number", "checked_on", "result"], ["note"]),
+    "rights": (
+        ["national_number", "port", "zone"],
+        ["effect", "schedule", "valid_from", "valid_until"],
+    ),
 }
+KINDS = tuple(COLUMNS)
 
 
 @dataclass
@@ -139,16 +154,31 @@ def _check(kind: str, row: dict, seen: set) -> dict:
         starts, ends = _date(row, "starts_on", True), _date(row, "ends_on", True)
         if ends < starts:
             raise _LineError(_("a ban ends after it starts"))
-        key = (person.pk, starts, ends)
-        if key in seen:
-            raise _LineError(_("the same ban twice in this file"))
-        seen.add(key)
+        earlier = [(s, e) for (pid, s, e) in seen if pid == person.pk]
+        existing = PortBan.objects.filter(person=person, starts_on__lte=ends, ends_on__gte=starts)
+        if existing.exists() or any(s <= ends and e >= starts for s, e in earlier):
+            raise _LineError(
+                _("overlapping validity: this person already has a ban in that period")
+            )
+        seen.add((person.pk, starts, ends))
         return {
             "person": person,
             "starts_on": starts,
             "ends_on": ends,
             "source": (row.get("source") or "").strip(),
         }
+    if kind == "extracts":
+        result = (row.get("result") or "").strip()
+        if result not in CriminalRecordExtract.Result.values:
+            raise _LineError(_("“%(value)s” is not an extract result") % {"value": result})
+        return {
+            "person": person,
+            "checked_on": _date(row, "checked_on", True),
+            "result": result,
+            "note": (row.get("note") or "").strip(),
+        }
+    if kind == "rights":
+        return _check_right(row, person)
     status = (row.get("status") or "").strip()
     if status not in Verification.Status.values:
         raise _LineError(_("“%(value)s” is not a verification status") % {"value": status})
@@ -157,6 +187,50 @@ def _check(kind: str, row: dict, seen: set) -> dict:
         "category": (row.get("category") or "").strip(),
         "status": status,
         "decided_on": _date(row, "decided_on"),
+    }
+
+
+def _datetime(row: dict, key: str) -> datetime | None:
+    value = (row.get(key) or "").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _LineError(
+            _("%(column)s “%(value)s” is not a date and time (YYYY-MM-DD HH:MM)")
+            % {"column": key, "value": value}
+        ) from exc
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+def _check_right(row: dict, person: Person) -> dict:
+    from port2port.sites.models import Zone
+
+    port, code = (row.get("port") or "").strip().upper(), (row.get("zone") or "").strip()
+    zone = Zone.objects.filter(port__locode=port, code=code).first()
+    if zone is None:
+        raise _LineError(
+            _("unknown zone “%(zone)s” in port %(port)s") % {"zone": code, "port": port}
+        )
+    effect = (row.get("effect") or "grant").strip()
+    if effect not in AccessRight.Effect.values:
+        raise _LineError(_("“%(value)s” is not grant or deny") % {"value": effect})
+    schedule = None
+    if (row.get("schedule") or "").strip():
+        schedule = Schedule.objects.filter(name=row["schedule"].strip()).first()
+        if schedule is None:
+            raise _LineError(_("unknown schedule “%(name)s”") % {"name": row["schedule"].strip()})
+    valid_from, valid_until = _datetime(row, "valid_from"), _datetime(row, "valid_until")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise _LineError(_("the right must end after it starts"))
+    return {
+        "person": person,
+        "zone": zone,
+        "effect": effect,
+        "schedule": schedule,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
     }
 
 
@@ -170,12 +244,17 @@ def _store(kind: str, actor: Any, data: dict) -> None:
             email=data["row"].get("email", ""),
             job_title=data["row"].get("job_title", ""),
         )
-        Identity.objects.create(
+        services.identity_set(
+            actor=actor,
             person=person,
             birth_date=data["birth_date"],
             nationality=data["nationality"],
-            national_number=data["number"],
+            national_number=data["number"] or "",
         )
+    elif kind == "extracts":
+        services.extract_record(actor=actor, **{k: v for k, v in data.items() if k != "row"})
+    elif kind == "rights":
+        services.right_grant(actor=actor, **{k: v for k, v in data.items() if k != "row"})
     elif kind == "badges":
         services.badge_issue(
             actor=actor,
@@ -207,7 +286,7 @@ def csv_import(
 ) -> CsvReport:
     if kind not in COLUMNS:
         raise Invalid(
-            _("unknown import “%(kind)s”: people, badges, bans or verifications") % {"kind": kind},
+            _("unknown import “%(kind)s”: %(kinds)s") % {"kind": kind, "kinds": ", ".join(KINDS)},
             field="kind",
         )
     required, optional = COLUMNS[kind]

@@ -26,7 +26,10 @@ class ScheduleWindows:
 
 @dataclass
 class Snapshot:
-    gates: dict = field(default_factory=dict)  # code -> (gate id, (zone ids), kind)
+    gates: dict = field(
+        default_factory=dict
+    )  # code -> (gate id, (zone ids), kind, area id, port id)
+    areas: dict = field(default_factory=dict)  # area id -> (anti-passback mode, timeout seconds)
     zone_chain: dict = field(default_factory=dict)  # zone id -> (zone id, parent id, ...)
     critical: set = field(default_factory=set)  # zone ids flagged critical
     badges: dict = field(default_factory=dict)  # number -> (person id, state, valid_until)
@@ -40,6 +43,11 @@ class Snapshot:
         default_factory=dict
     )  # person id -> {zone id: ((effect, schedule id, from, until), ...)}
     schedules: dict = field(default_factory=dict)  # schedule id -> ScheduleWindows
+    groups_of: dict = field(default_factory=dict)  # person id -> (group id, ...)
+    group_rights: dict = field(default_factory=dict)  # group id -> {zone id: (rules, ...)}
+    pending: dict = field(
+        default_factory=dict
+    )  # ("badge"|"plate"|"person", key) -> ((zone id, first day, last day), ...) of visits not approved
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,34 @@ def _in_schedule(schedule: ScheduleWindows | None, at: datetime) -> bool:
     return any(day == weekday and start <= minute < end for day, start, end in schedule.windows)
 
 
-def _zone_reasons(snap: Snapshot, person_id, zone_id, at: datetime, today: date) -> list:
+def _rules_for(snap: Snapshot, person_id) -> list:
+    """The person's own rules and those of their groups: [{zone id: rules}, ...]."""
+    own = snap.rights.get(person_id)
+    found = [own] if own else []
+    for group_id in snap.groups_of.get(person_id, ()):
+        rules = snap.group_rights.get(group_id)
+        if rules:
+            found.append(rules)
+    return found
+
+
+def _pending_for(snap: Snapshot, keys, chain, today: date) -> bool:
+    """Is one of these credentials announced, not approved, for a visit into this zone today?"""
+    for key in keys:
+        for zone_id, first, last in snap.pending.get(key, ()):
+            if zone_id in chain and first <= today <= last:
+                return True
+    return False
+
+
+def _zone_reasons(snap: Snapshot, person_id, zone_id, at: datetime, today: date, keys=()) -> list:
     chain = snap.zone_chain.get(zone_id, (zone_id,))
-    rules = snap.rights.get(person_id, {})
+    rule_sets = _rules_for(snap, person_id)
     in_period, in_time = False, False
     for zone in chain:
-        for effect, schedule_id, valid_from, valid_until in rules.get(zone, ()):
+        for effect, schedule_id, valid_from, valid_until in (
+            rule for rules in rule_sets for rule in rules.get(zone, ())
+        ):
             if (valid_from is not None and at < valid_from) or (
                 valid_until is not None and at >= valid_until
             ):
@@ -78,7 +108,8 @@ def _zone_reasons(snap: Snapshot, person_id, zone_id, at: datetime, today: date)
             in_time = in_time or scheduled
     reasons = []
     if not in_period:
-        reasons.append(Reason.NO_RIGHT)
+        pending = _pending_for(snap, keys, chain, today)
+        reasons.append(Reason.VISITOR_NOT_APPROVED if pending else Reason.NO_RIGHT)
     elif not in_time:
         reasons.append(Reason.OUTSIDE_SCHEDULE)
     if any(zone in snap.critical for zone in chain):
@@ -90,21 +121,50 @@ def _zone_reasons(snap: Snapshot, person_id, zone_id, at: datetime, today: date)
     return reasons
 
 
+def _unknown(snap: Snapshot, kind: str, value: str, zones, today: date, gate_id) -> Decision:
+    for zone_id in zones:
+        if _pending_for(snap, ((kind, value),), snap.zone_chain.get(zone_id, (zone_id,)), today):
+            return Decision(False, (Reason.VISITOR_NOT_APPROVED,), None, gate_id)
+    return Decision(False, (Reason.UNKNOWN_CREDENTIAL,), None, gate_id)
+
+
+def passback(snap: Snapshot, presence: dict, person_id, area_id, at: datetime) -> str | None:
+    """The anti-passback mode ("soft" or "hard") when this entry is a second one into the area
+    without an exit in between, inside the area's presence timeout; None otherwise."""
+    mode, timeout = snap.areas.get(area_id, ("off", 0))
+    if mode == "off":
+        return None
+    last = presence.get((person_id, area_id))
+    if last is None:
+        return None
+    direction, when = last
+    if direction == "in" and 0 <= (at - when).total_seconds() < timeout:
+        return mode
+    return None
+
+
 def decide(
-    snap: Snapshot, gate_code: str, kind: str, value: str, direction: str, at: datetime
+    snap: Snapshot,
+    gate_code: str,
+    kind: str,
+    value: str,
+    direction: str,
+    at: datetime,
+    presence: dict | None = None,
 ) -> Decision:
     """Grant or deny, with every reason that applies. `value` must already be normalised and
-    `at` must be an aware datetime in the port's local time."""
+    `at` must be an aware datetime in the port's local time. `presence` maps (person id, area id)
+    to the last granted passage (direction, at), for anti-passback."""
     gate = snap.gates.get(gate_code)
     if gate is None:
         return Decision(False, (Reason.UNKNOWN_GATE,))
-    gate_id, zones, _gate_kind = gate
+    gate_id, zones, _gate_kind, area_id, _port_id = gate
     today = at.date()
     reasons: list = []
     if kind == "badge":
         badge = snap.badges.get(value)
         if badge is None:
-            return Decision(False, (Reason.UNKNOWN_CREDENTIAL,), None, gate_id)
+            return _unknown(snap, kind, value, zones, today, gate_id)
         person_id, state, valid_until = badge
         if state == "blocked":
             reasons.append(Reason.BADGE_BLOCKED)
@@ -115,7 +175,7 @@ def decide(
     else:
         plate = snap.plates.get(value)
         if plate is None:
-            return Decision(False, (Reason.UNKNOWN_CREDENTIAL,), None, gate_id)
+            return _unknown(snap, kind, value, zones, today, gate_id)
         person_id, valid_until = plate
         if valid_until is not None and valid_until < today:
             reasons.append(Reason.BADGE_EXPIRED)
@@ -125,12 +185,18 @@ def decide(
         if start <= today <= end:
             reasons.append(Reason.PORT_BAN)
             break
+    keys = ((kind, value), ("person", person_id))
     for zone_id in zones:
-        for reason in _zone_reasons(snap, person_id, zone_id, at, today):
+        for reason in _zone_reasons(snap, person_id, zone_id, at, today, keys):
             if reason not in reasons:
                 reasons.append(reason)
+    mode = passback(snap, presence, person_id, area_id, at) if presence else None
+    if mode == "hard":
+        reasons.append(Reason.ANTI_PASSBACK)
     if reasons:
         return Decision(
             False, tuple(sorted(reasons, key=REASON_ORDER.__getitem__)), person_id, gate_id
         )
+    if mode == "soft":  # let in, but log it and alarm the control room
+        return Decision(True, (Reason.ANTI_PASSBACK, Reason.GRANTED), person_id, gate_id)
     return Decision(True, (Reason.GRANTED,), person_id, gate_id)

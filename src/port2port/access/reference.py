@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
+from django.utils import timezone
+
 from port2port.sites.models import Gate
 
-from .models import AccessRight, Badge, Plate, PortBan, Reason, Verification
+from .models import (
+    AccessRight,
+    Badge,
+    GateDecision,
+    Plate,
+    PortBan,
+    Reason,
+    Verification,
+    Visitor,
+)
 from .snapshot import schedule_windows
 
 
@@ -25,6 +37,38 @@ def _allowed_now(rule: AccessRight, at: datetime) -> tuple[bool, bool]:
     return period, any(d == at.weekday() and s <= minute < e for d, s, e in windows.windows)
 
 
+def _not_approved(person, kind: str, value: str, zones, at: datetime) -> bool:
+    """A visit into one of `zones` today, announced or rejected, for this credential or person."""
+    who = Q(badge_number=value) if kind == "badge" else Q(plate=value)
+    if person is not None:
+        who |= Q(person=person)
+    for visitor in Visitor.objects.filter(
+        who, status__in=[Visitor.Status.ANNOUNCED, Visitor.Status.REJECTED], visit__zone__in=zones
+    ).select_related("visit"):
+        first = timezone.localdate(visitor.visit.starts_at)
+        last = timezone.localdate(visitor.visit.ends_at)
+        if first <= at.date() <= last:
+            return True
+    return False
+
+
+def _passback(person, gate: Gate, at: datetime) -> str | None:
+    area = gate.facility.area if gate.facility_id else None
+    if area is None or area.anti_passback == "off":
+        return None
+    last = (
+        GateDecision.objects.filter(
+            person=person, granted=True, gate__facility__area=area, at__lte=at
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    if last is None or last.direction != "in":
+        return None
+    elapsed = (at - last.at).total_seconds()
+    return area.anti_passback if 0 <= elapsed < area.presence_timeout * 60 else None
+
+
 def reference_decide(
     gate_code: str, kind: str, value: str, direction: str, at: datetime
 ) -> tuple[bool, list]:
@@ -36,7 +80,7 @@ def reference_decide(
     if kind == "badge":
         badge = Badge.objects.filter(number=value).first()
         if badge is None:
-            return False, [Reason.UNKNOWN_CREDENTIAL]
+            return _unknown_answer(gate, kind, value, at)
         person = badge.person
         if badge.state == Badge.State.BLOCKED:
             reasons.append(Reason.BADGE_BLOCKED)
@@ -49,7 +93,7 @@ def reference_decide(
     else:
         plate = Plate.objects.filter(number=value).first()
         if plate is None:
-            return False, [Reason.UNKNOWN_CREDENTIAL]
+            return _unknown_answer(gate, kind, value, at)
         person = plate.person
         if plate.valid_until and plate.valid_until < today:
             reasons.append(Reason.BADGE_EXPIRED)
@@ -59,9 +103,9 @@ def reference_decide(
         reasons.append(Reason.PORT_BAN)
     for zone in gate.leads_into.all():
         covering = [zone, *zone.ancestors()]
-        rules = AccessRight.objects.filter(person=person, zone__in=covering).select_related(
-            "schedule"
-        )
+        rules = AccessRight.objects.filter(
+            Q(person=person) | Q(group__members=person), zone__in=covering
+        ).select_related("schedule")
         denied = any(r.effect == "deny" and all(_allowed_now(r, at)) for r in rules)
         zone_reasons = []
         if denied:
@@ -69,7 +113,11 @@ def reference_decide(
         else:
             grants = [_allowed_now(r, at) for r in rules if r.effect == "grant"]
             if not any(period for period, _ in grants):
-                zone_reasons.append(Reason.NO_RIGHT)
+                zone_reasons.append(
+                    Reason.VISITOR_NOT_APPROVED
+                    if _not_approved(person, kind, value, covering, at)
+                    else Reason.NO_RIGHT
+                )
             elif not any(period and scheduled for period, scheduled in grants):
                 zone_reasons.append(Reason.OUTSIDE_SCHEDULE)
             if any(z.critical for z in covering):
@@ -83,5 +131,19 @@ def reference_decide(
         for reason in zone_reasons:
             if reason not in reasons:
                 reasons.append(reason)
+    mode = _passback(person, gate, at)
+    if mode == "hard":
+        reasons.append(Reason.ANTI_PASSBACK)
     order = list(Reason)
-    return (False, sorted(reasons, key=order.index)) if reasons else (True, [Reason.GRANTED])
+    if reasons:
+        return False, sorted(reasons, key=order.index)
+    if mode == "soft":
+        return True, [Reason.ANTI_PASSBACK, Reason.GRANTED]
+    return True, [Reason.GRANTED]
+
+
+def _unknown_answer(gate: Gate, kind: str, value: str, at: datetime) -> tuple[bool, list]:
+    for zone in gate.leads_into.all():
+        if _not_approved(None, kind, value, [zone, *zone.ancestors()], at):
+            return False, [Reason.VISITOR_NOT_APPROVED]
+    return False, [Reason.UNKNOWN_CREDENTIAL]

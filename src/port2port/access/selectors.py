@@ -70,6 +70,9 @@ def decisions_visible_to(
 ) -> QuerySet[GateDecision]:
     """The decision log: decisions about the viewer's organisations' people, or at the gates of
     the ports where the viewer reads the log."""
+    from . import journal
+
+    journal.flush()  # this process's latest decisions are in the log before it is read
     f = filters or DecisionFilter()
     result = reach(viewer, Perm.ACCESS_DECISION_VIEW)
     qs = GateDecision.objects.select_related("person", "gate")
@@ -143,3 +146,80 @@ def verification_gaps(viewer: Any) -> list[dict]:
 
 def alerts_for(user: Any) -> QuerySet[AccessAlert]:
     return AccessAlert.objects.filter(user=user).select_related("person", "person__organisation")
+
+
+def visits_visible_to(viewer: Any) -> QuerySet:
+    """Visits the viewer announced (for their organisations) or decides on (their terminals)."""
+    from .models import Visit
+
+    announce = reach(viewer, Perm.ACCESS_VISITOR_ANNOUNCE)
+    decide = reach(viewer, Perm.ACCESS_VISITOR_DECIDE)
+    qs = Visit.objects.select_related("facility", "zone", "announcer", "facility__port")
+    if announce.everything or decide.everything:
+        return qs
+    scope = Q(announcer_id__in=announce.org_ids) | Q(facility__operator_id__in=decide.org_ids)
+    return qs.filter(scope) if (announce or decide) else qs.none()
+
+
+def visitors_visible_to(viewer: Any) -> QuerySet:
+    from .models import Visitor
+
+    return Visitor.objects.filter(visit__in=visits_visible_to(viewer)).select_related(
+        "visit", "visit__facility", "visit__zone", "visit__announcer", "person"
+    )
+
+
+def visits_today(viewer: Any, day: date | None = None) -> QuerySet:
+    """The visits of a day for the desk, earliest first."""
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return (
+        visits_visible_to(viewer)
+        .filter(starts_at__lt=start + timedelta(days=1), ends_at__gt=start)
+        .order_by("starts_at")
+        .prefetch_related("visitors")
+    )
+
+
+def facilities_for_visits(viewer: Any, perm: Perm) -> QuerySet:
+    """Terminals where the viewer may announce (approved announcer) or decide on visitors."""
+    from port2port.sites.models import Facility
+
+    result = reach(viewer, perm)
+    qs = Facility.objects.select_related("port").order_by("port__name", "name")
+    if result.everything:
+        return qs
+    if perm == Perm.ACCESS_VISITOR_ANNOUNCE:
+        return qs.filter(visitor_policy__announcers__in=result.org_ids).distinct()
+    return qs.filter(operator_id__in=result.org_ids)
+
+
+def groups_visible_to(viewer: Any) -> QuerySet:
+    from .models import AccessGroup
+
+    result = reach(viewer, Perm.ACCESS_CREDENTIAL_MANAGE)
+    qs = AccessGroup.objects.select_related("organisation").prefetch_related("members", "rights")
+    if result.everything:
+        return qs
+    return qs.filter(organisation_id__in=result.org_ids)
+
+
+def devices_for(viewer: Any) -> QuerySet:
+    """Gate devices of the gates the viewer's organisation runs (or the port, for authorities)."""
+    from port2port.sites.selectors import may_change
+
+    from .models import GateDevice
+
+    devices = GateDevice.objects.select_related("gate", "gate__port", "gate__facility")
+    return [d for d in devices if may_change(viewer, d.gate.port, d.gate.facility)]
+
+
+def group_rights_of(person: Person) -> list:
+    """The rights a person holds through their groups."""
+    from .models import AccessRight
+
+    return list(
+        AccessRight.objects.filter(group__members=person).select_related(
+            "zone", "schedule", "group"
+        )
+    )

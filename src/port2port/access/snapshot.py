@@ -5,13 +5,26 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from port2port.sites.models import Gate, Zone
+from port2port.sites.models import Area, Gate, Zone
 
 from .engine import ScheduleWindows, Snapshot
-from .models import AccessChange, AccessRight, Badge, Plate, PortBan, Schedule, Verification
+from .models import (
+    AccessChange,
+    AccessGroup,
+    AccessRight,
+    Badge,
+    GateDecision,
+    Plate,
+    PortBan,
+    Schedule,
+    Verification,
+    Visitor,
+)
 
 POLL_SECONDS = 1.0
 
@@ -45,10 +58,46 @@ def _load_map(snap: Snapshot) -> None:
     for gate_id, zone_id in Gate.leads_into.through.objects.values_list("gate_id", "zone_id"):
         leads[gate_id].append(zone_id)
     snap.gates = {
-        code: (pk, tuple(leads[pk]), kind)
-        for pk, code, kind in Gate.objects.values_list("pk", "code", "kind")
+        code: (pk, tuple(leads[pk]), kind, area, port)
+        for pk, code, kind, area, port in Gate.objects.values_list(
+            "pk", "code", "kind", "facility__area_id", "port_id"
+        )
+    }
+    snap.areas = {
+        pk: (mode, minutes * 60)
+        for pk, mode, minutes in Area.objects.exclude(anti_passback="off").values_list(
+            "pk", "anti_passback", "presence_timeout"
+        )
     }
     snap.schedules = {s.pk: schedule_windows(s) for s in Schedule.objects.all()}
+    group_rights: dict = defaultdict(lambda: defaultdict(list))
+    fields = ("group_id", "zone_id", "effect", "schedule_id", "valid_from", "valid_until")
+    for gid, zone, effect, schedule, valid_from, valid_until in AccessRight.objects.filter(
+        group__isnull=False
+    ).values_list(*fields):
+        group_rights[gid][zone].append((effect, schedule, valid_from, valid_until))
+    snap.group_rights = {
+        gid: {zone: tuple(rules) for zone, rules in zones.items()}
+        for gid, zones in group_rights.items()
+    }
+    _load_pending(snap)
+
+
+def _load_pending(snap: Snapshot) -> None:
+    """Credentials of visitors announced (or rejected) but not approved, for VISITOR_NOT_APPROVED."""
+    pending = defaultdict(list)
+    since = timezone.now() - timedelta(days=1)
+    rows = Visitor.objects.filter(
+        status__in=[Visitor.Status.ANNOUNCED, Visitor.Status.REJECTED], visit__ends_at__gte=since
+    ).values_list(
+        "badge_number", "plate", "person_id", "visit__zone_id", "visit__starts_at", "visit__ends_at"
+    )
+    for badge, plate, pid, zone, starts, ends in rows:
+        span = (zone, timezone.localdate(starts), timezone.localdate(ends))
+        for key in (("badge", badge), ("plate", plate), ("person", pid)):
+            if key[1]:
+                pending[key].append(span)
+    snap.pending = {key: tuple(spans) for key, spans in pending.items()}
 
 
 def _load_people(snap: Snapshot, person_ids=None) -> None:
@@ -59,7 +108,7 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
 
     if person_ids is not None:  # forget these people, through the index: no scan of the rest
         for pid in person_ids:
-            for mapping in (snap.bans, snap.verifications, snap.rights):
+            for mapping in (snap.bans, snap.verifications, snap.rights, snap.groups_of):
                 mapping.pop(pid, None)
             for kind, number in snap.numbers_of.pop(pid, ()):
                 (snap.badges if kind == "badge" else snap.plates).pop(number, None)
@@ -87,10 +136,16 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
             True,
             until if latest is None or (until is not None and until > latest) else latest,
         )
+    groups = defaultdict(list)
+    for pid, gid in scoped(AccessGroup.members.through.objects.all()).values_list(
+        "person_id", "accessgroup_id"
+    ):
+        groups[pid].append(gid)
+    snap.groups_of.update({pid: tuple(gids) for pid, gids in groups.items()})
     rights: dict = defaultdict(lambda: defaultdict(list))
     fields = ("person_id", "zone_id", "effect", "schedule_id", "valid_from", "valid_until")
     for pid, zone, effect, schedule, valid_from, valid_until in scoped(
-        AccessRight.objects.all()
+        AccessRight.objects.filter(person__isnull=False)
     ).values_list(*fields):
         rights[pid][zone].append((effect, schedule, valid_from, valid_until))
     for pid, zones in rights.items():
@@ -112,18 +167,60 @@ def change_record(person_id=None) -> None:
     AccessChange.objects.create(person_id=person_id)
 
 
+def _passages(since_id: int = 0, since_at=None):
+    """Granted passages of known people from the decision log (every node writes it)."""
+    rows = GateDecision.objects.filter(granted=True, person__isnull=False, id__gt=since_id)
+    if since_at is not None:
+        rows = rows.filter(at__gte=since_at)
+    return rows.order_by("id").values_list("id", "person_id", "gate_code", "direction", "at")
+
+
 class SnapshotStore:
-    """The process's snapshot: built once, then brought up to date at most every POLL_SECONDS."""
+    """The process's snapshot: built once, then brought up to date at most every POLL_SECONDS.
+
+    It also keeps who is inside which anti-passback area (`presence`), from this process's own
+    decisions at once and from every other node's through the decision log."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
         self._seq = 0
         self._checked = 0.0
+        self.presence: dict = {}
+        self._passage_id = 0
 
     def reset(self) -> None:
         with self._lock:
             self._snap, self._seq, self._checked = None, 0, 0.0
+            self.presence, self._passage_id = {}, 0
+
+    def note_passage(self, person_id, gate_code: str, direction: str, at) -> None:
+        """Remember a granted passage through a gate of an anti-passback area."""
+        snap = self._snap
+        if snap is None or not snap.areas or person_id is None:
+            return
+        gate = snap.gates.get(gate_code)
+        if gate is None or gate[3] not in snap.areas:
+            return
+        key = (person_id, gate[3])
+        last = self.presence.get(key)
+        if last is None or last[1] <= at:
+            self.presence[key] = (direction, at)
+
+    def _load_passages(self, first: bool) -> None:
+        snap = self._snap
+        if not snap.areas:  # no area uses anti-passback: only follow the log's position
+            self._passage_id = (
+                GateDecision.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            )
+            return
+        since_at = None
+        if first:
+            longest = max(timeout for _mode, timeout in snap.areas.values())
+            since_at = timezone.now() - timedelta(seconds=longest)
+        for row_id, pid, gate_code, direction, at in _passages(self._passage_id, since_at):
+            self.note_passage(pid, gate_code, direction, at)
+            self._passage_id = row_id
 
     def get(self, *, force_check: bool = False) -> Snapshot:
         now = time.monotonic()
@@ -132,6 +229,7 @@ class SnapshotStore:
         with self._lock:
             if self._snap is None:
                 self._snap, self._seq = build_snapshot()
+                self._load_passages(first=True)
             else:
                 changes = list(
                     AccessChange.objects.filter(seq__gt=self._seq).values_list("seq", "person_id")
@@ -144,6 +242,7 @@ class SnapshotStore:
                     if people:
                         _load_people(self._snap, people)
                     self._seq = max(seq for seq, _ in changes)
+                self._load_passages(first=False)
             self._checked = now
             return self._snap
 

@@ -345,13 +345,9 @@ def seed_demo() -> SeedSummary:
         for _ in range(6):
             given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
             job = rng.choice(_STAFF_JOBS)
-            _, new = Person.objects.get_or_create(
-                organisation=organisation,
-                given_name=given,
-                family_name=family,
-                defaults={"job_title": job},
-            )
-            if new:
+            names = {"organisation": organisation, "given_name": given, "family_name": family}
+            if not Person.objects.filter(**names).exists():  # modules may add namesakes
+                Person.objects.create(job_title=job, **names)
                 created += 1
     from django.apps import apps
 

@@ -15,6 +15,8 @@ class Perm(StrEnum):
     ACCESS_CREDENTIAL_MANAGE = "access:credential:manage"
     ACCESS_DECISION_VIEW = "access:decision:view"
     ACCESS_GATE_DECIDE = "access:gate:decide"
+    ACCESS_VISITOR_ANNOUNCE = "access:visitor:announce"
+    ACCESS_VISITOR_DECIDE = "access:visitor:decide"
     CORE_AUDIT_VIEW = "core:audit:view"
     CORE_MEMBERSHIP_CHANGE = "core:membership:change"
     CORE_MEMBERSHIP_VIEW = "core:membership:view"
@@ -82,8 +84,9 @@ _SHARING_AUTHOR = _SHARING_READER | {
 }
 # Access: officers manage their staff's credentials and rights and read the decision log; the
 # security desk asks decisions and reads the log; port authorities and police register bans.
-_ACCESS_DESK = {Perm.ACCESS_DECISION_VIEW, Perm.ACCESS_GATE_DECIDE}
-_ACCESS_MANAGER = _ACCESS_DESK | {Perm.ACCESS_CREDENTIAL_MANAGE}
+# Visitors: hosts (shipping agents) announce; the terminal's desk approves, checks in and out.
+_ACCESS_DESK = {Perm.ACCESS_DECISION_VIEW, Perm.ACCESS_GATE_DECIDE, Perm.ACCESS_VISITOR_DECIDE}
+_ACCESS_MANAGER = _ACCESS_DESK | {Perm.ACCESS_CREDENTIAL_MANAGE, Perm.ACCESS_VISITOR_ANNOUNCE}
 _SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR | _ACCESS_MANAGER
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -105,7 +108,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
     Role.SECURITY_DESK: frozenset(_STAFF_VIEW | _SHARING_READER | _ACCESS_DESK),
     Role.EMPLOYEE: frozenset(_EVERYONE),
-    Role.VISITOR_HOST: frozenset(_EVERYONE),
+    Role.VISITOR_HOST: frozenset(_EVERYONE | {Perm.ACCESS_VISITOR_ANNOUNCE}),
 }
 
 # Roles whose reach for a permission extends from their organisation to every organisation of
@@ -128,6 +131,7 @@ TOKEN_SCOPES = frozenset(
         Perm.SHARING_ITEM_VIEW,
         Perm.SITES_SITE_VIEW,
         Perm.ACCESS_GATE_DECIDE,
+        Perm.ACCESS_VISITOR_ANNOUNCE,
     }
 )
 

@@ -37,8 +37,23 @@ class SiteBase(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class AntiPassback(models.TextChoices):
+    OFF = "off", _("Off")
+    SOFT = "soft", _("Soft: logged and alarmed")
+    HARD = "hard", _("Hard: refused")
+
+
 class Area(SiteBase):
     """A part of the port (a dock, a quay, an industrial zone)."""
+
+    anti_passback = models.CharField(
+        _("anti-passback"), max_length=4, choices=AntiPassback.choices, default=AntiPassback.OFF
+    )
+    presence_timeout = models.PositiveIntegerField(
+        _("presence timeout (minutes)"),
+        default=720,
+        help_text=_("After this long without an exit, a person no longer counts as inside."),
+    )
 
     class Meta(SiteBase.Meta):
         verbose_name = _("area")

@@ -1,0 +1,245 @@
+"""Anti-passback, gate devices, the signed offline allow-list, screening on the person page."""
+
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from port2port.access import allowlist, services
+from port2port.access.models import (
+    AccessAlert,
+    CriminalRecordExtract,
+    GateDecision,
+    Identity,
+    Verification,
+)
+from port2port.access.reference import reference_decide
+from port2port.core.errors import Forbidden
+from port2port.core.models import OrganisationKind
+from port2port.core.roles import Role
+from port2port.core.visibility import SYSTEM
+from port2port.sites.models import Area, Facility, Gate, Zone
+
+from ..core.factories import OrganisationFactory, PersonFactory, PortFactory, sign_in, user_in
+
+POINT = {"type": "Point", "coordinates": [4.3, 51.28]}
+
+
+@pytest.fixture
+def site(db):
+    port = PortFactory(locode="BEANR")
+    authority = OrganisationFactory(kind=OrganisationKind.PORT_AUTHORITY, ports=[port])
+    operator = OrganisationFactory(kind=OrganisationKind.FACILITY_OPERATOR, ports=[port])
+    area = Area.objects.create(port=port, code="LEFT", name="Left bank", geometry=POINT)
+    facility = Facility.objects.create(
+        port=port, code="SCT", name="SCT", geometry=POINT, operator=operator, area=area
+    )
+    yard = Zone.objects.create(
+        port=port, code="YARD", name="Yard", geometry=POINT, facility=facility
+    )
+    gates = []
+    for n in (1, 2):
+        gate = Gate.objects.create(
+            port=port, code=f"SCT-G{n}", name=f"Gate {n}", geometry=POINT, facility=facility
+        )
+        gate.leads_into.set([yard])
+        gates.append(gate)
+    control = user_in(authority, Role.CONTROL_ROOM_OPERATOR)
+    pfso = user_in(operator, Role.PFSO)
+    worker = PersonFactory(organisation=operator)
+    services.badge_issue(actor=pfso, person=worker, number="AP-1")
+    services.right_grant(actor=pfso, person=worker, zone=yard)
+    return {
+        "area": area,
+        "yard": yard,
+        "pfso": pfso,
+        "control": control,
+        "worker": worker,
+        "operator": operator,
+        "authority": authority,
+        "port": port,
+    }
+
+
+def _in(gate="SCT-G1", direction="in", at=None):
+    return services.gate_decide(
+        actor=SYSTEM, gate_code=gate, kind="badge", value="AP-1", direction=direction, at=at
+    )
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+def test_anti_passback(site, mode):
+    Area.objects.filter(pk=site["area"].pk).update(anti_passback=mode, presence_timeout=60)
+    services.change_record(None)
+    now = timezone.localtime()
+    assert _in(at=now).granted
+    second = _in(gate="SCT-G2", at=now + timedelta(minutes=5))  # no exit in between
+    slow = reference_decide("SCT-G2", "badge", "AP-1", "in", now + timedelta(minutes=5))
+    assert (second.granted, list(second.reasons)) == slow
+    if mode == "hard":
+        assert not second.granted and second.reasons == ("ANTI_PASSBACK",)
+        assert not AccessAlert.objects.filter(kind="anti_passback").exists()
+    else:  # let in, logged with the reason, the control room alerted
+        assert second.granted and second.reasons == ("ANTI_PASSBACK", "GRANTED")
+        assert AccessAlert.objects.get(kind="anti_passback").user == site["control"]
+    assert _in(direction="out", at=now + timedelta(minutes=6)).granted
+    assert _in(at=now + timedelta(minutes=7)).reasons == ("GRANTED",)  # left, so back in
+    # after the presence timeout, a forgotten exit no longer counts
+    assert _in(at=now + timedelta(minutes=7 + 61)).reasons == ("GRANTED",)
+
+
+def test_anti_passback_follows_other_nodes_through_the_log(site):
+    """Another process granted the entry: this one learns it from the decision log."""
+    from port2port.access.snapshot import store
+
+    Area.objects.filter(pk=site["area"].pk).update(anti_passback="hard", presence_timeout=60)
+    services.change_record(None)
+    now = timezone.localtime()
+    store.get()
+    GateDecision.objects.create(
+        uid="other-node-1",
+        gate=Gate.objects.get(code="SCT-G1"),
+        gate_code="SCT-G1",
+        credential_kind="badge",
+        credential="AP-1",
+        person=site["worker"],
+        direction="in",
+        at=now - timedelta(minutes=1),
+        granted=True,
+        reasons=["GRANTED"],
+    )
+    assert _in(gate="SCT-G2", at=now).reasons == ("ANTI_PASSBACK",)
+
+
+def test_gate_devices_decide_for_their_gate_only(site, client):
+    gate = Gate.objects.get(code="SCT-G1")
+    with pytest.raises(Forbidden):
+        services.device_issue(actor=user_in(OrganisationFactory(), Role.PFSO), gate=gate, name="x")
+    device, secret = services.device_issue(actor=site["pfso"], gate=gate, name="Turnstile 1")
+    assert secret.startswith("gd_") and device.token_hash != secret
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def ask(gate_code):
+        return client.post(
+            "/api/v1/access/decide",
+            {"gate": gate_code, "badge": "AP-1"},
+            content_type="application/json",
+            headers=headers,
+        )
+
+    assert ask("SCT-G1").json()["decision"] == "grant"
+    assert ask("SCT-G2").status_code == 403
+    services.device_revoke(actor=site["pfso"], device=device)
+    assert ask("SCT-G1").status_code == 401
+    bad = {"Authorization": "Bearer gd_nope_nope"}
+    response = client.post(
+        "/api/v1/access/decide",
+        {"gate": "SCT-G1", "badge": "AP-1"},
+        content_type="application/json",
+        headers=bad,
+    )
+    assert response.status_code == 401
+
+
+def test_signed_allow_list_keeps_the_gate_deciding_offline(site, client):
+    gate = Gate.objects.get(code="SCT-G1")
+    _device, secret = services.device_issue(actor=site["pfso"], gate=gate, name="Turnstile 1")
+    headers = {"Authorization": f"Bearer {secret}"}
+    response = client.get("/api/v1/access/gates/SCT-G1/allow-list?hours=4", headers=headers)
+    assert response.status_code == 200
+    document = response.json()
+    key = client.get("/api/v1/access/signing-key", headers=headers).json()
+    payload = allowlist.verify(document, key["public_key"])
+    now = timezone.localtime()
+    assert allowlist.allowed_offline(payload, "badge", "AP-1", now)
+    assert not allowlist.allowed_offline(payload, "badge", "AP-2", now)
+    assert not allowlist.allowed_offline(payload, "badge", "AP-1", now + timedelta(hours=5))
+    assert "AP-1" not in response.content.decode()  # digests only
+    forged = {**document, "payload": {**payload, "valid_until": "2099-01-01T00:00:00+01:00"}}
+    with pytest.raises(Exception, match="Signature"):
+        allowlist.verify(forged, key["public_key"])
+    assert client.get("/api/v1/access/gates/SCT-G2/allow-list", headers=headers).status_code == 403
+    assert (
+        client.get("/api/v1/access/gates/SCT-G1/allow-list?hours=500", headers=headers).status_code
+        == 422
+    )
+
+
+def test_allow_list_follows_schedules_and_bans(site):
+    from port2port.access.models import Schedule
+    from port2port.access.snapshot import store
+
+    worker = site["worker"]
+    schedule = services.schedule_create(
+        actor=site["pfso"],
+        name="days",
+        windows=[{"day": d, "start": "08:00", "end": "16:00"} for d in range(7)],
+    )
+    worker.access_rights.all().delete()
+    services.right_grant(actor=site["pfso"], person=worker, zone=site["yard"], schedule=schedule)
+    start = timezone.make_aware(datetime(2026, 11, 23, 6, 0))
+    payload = allowlist.build(store.get(force_check=True), "SCT-G1", start, 12)
+    [entry] = payload["entries"]
+    assert entry["allow"] == [
+        [start.replace(hour=8).isoformat(), start.replace(hour=16).isoformat()]
+    ]
+    assert Schedule.objects.count() == 1
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), "navy").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_person_page_identity_photo_verification_extract_and_badge_state(site, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    worker = site["worker"]
+    sign_in(client, site["pfso"])
+    url = f"/access/people/{worker.pk}/"
+    response = client.post(
+        url + "identity/",
+        {"national_number": "85.07.30-033.29", "nationality": "BE"},
+    )
+    assert response.status_code == 422 and "check digits" in response.content.decode()
+    assert not Identity.objects.filter(person=worker).exists()
+    fake = SimpleUploadedFile("me.png", b"<?php echo 1; ?>", content_type="image/png")
+    response = client.post(url + "identity/", {"nationality": "BE", "photo": fake})
+    assert response.status_code == 422 and "not a JPEG or PNG" in response.content.decode()
+    photo = SimpleUploadedFile("me.png", _png(), content_type="image/png")
+    response = client.post(
+        url + "identity/",
+        {"national_number": "85.07.30-033.28", "nationality": "be", "photo": photo},
+    )
+    assert response.status_code == 302
+    identity = Identity.objects.get(person=worker)
+    assert identity.national_number == "85073003328" and identity.nationality == "BE"
+    image = client.get(url + "photo/")
+    assert image.status_code == 200 and image["Cache-Control"] == "private, no-store"
+    assert b"".join(image.streaming_content) == _png()
+
+    response = client.post(url + "extract/", {"checked_on": "2099-01-01", "result": "clear"})
+    assert response.status_code == 422 and not CriminalRecordExtract.objects.exists()
+    client.post(url + "extract/", {"checked_on": "2026-01-05", "result": "clear"})
+    assert CriminalRecordExtract.objects.get(person=worker).result == "clear"
+
+    # a PFSO does not record security verifications: the screening authority does
+    response = client.post(url + "verification/", {"category": "Terminal", "status": "positive"})
+    assert response.status_code == 422 and not Verification.objects.exists()
+
+    client.post(url + "badge-state/", {"badge": "AP-1", "state": "blocked"})
+    assert services.gate_decide(
+        actor=SYSTEM, gate_code="SCT-G1", kind="badge", value="AP-1"
+    ).reasons == ("BADGE_BLOCKED",)
+    client.logout()
+
+    sign_in(client, user_in(site["authority"], Role.PORT_SECURITY_OFFICER))
+    client.post(url + "verification/", {"category": "Terminal", "status": "positive"})
+    assert Verification.objects.get(person=worker).valid_until is not None
+    stranger = user_in(OrganisationFactory(), Role.COMPANY_SECURITY_MANAGER)
+    client.logout()
+    sign_in(client, stranger)
+    assert client.get(url + "photo/").status_code == 404
