@@ -33,11 +33,19 @@ def main() -> int:
     zones = list(range(2000))
     snap.zone_chain = {z: (z, z // 10) if z >= 10 else (z,) for z in zones}
     snap.critical = set(rng.sample(zones, 100))
-    snap.gates = {f"G{n}": (n, (rng.choice(zones),), "both") for n in range(500)}
+    # 500 gates in 50 areas, a fifth of them with anti-passback
+    snap.gates = {f"G{n}": (n, (rng.choice(zones),), "both", n % 50, 1) for n in range(500)}
+    snap.areas = {a: ("soft" if a % 2 else "hard", 12 * 3600) for a in range(10)}
+    # 50 staff groups with rights on 10 zones each; every person in one of them
+    snap.group_rights = {
+        g: {z: (("grant", 1, None, None),) for z in rng.sample(zones, 10)} for g in range(50)
+    }
     snap.schedules = {1: ScheduleWindows(tuple((d, 360, 1320) for d in range(7)), frozenset())}
     for person in range(PEOPLE):
         snap.badges[f"B{person}"] = (person, "active" if rng.random() > 0.02 else "blocked", None)
         snap.plates[f"P{person}"] = (person, None)
+        snap.numbers_of[person] = [("badge", f"B{person}"), ("plate", f"P{person}")]
+        snap.groups_of[person] = (person % 50,)
     rights = 0
     while rights < 3 * PEOPLE:
         person = rng.randrange(PEOPLE)
@@ -57,6 +65,11 @@ def main() -> int:
     tracemalloc.stop()
 
     at = datetime(2026, 11, 21, 7, 42, tzinfo=UTC)
+    # who is inside the anti-passback areas: a third of the people, entered an hour ago
+    presence = {
+        (person, rng.randrange(10)): ("in", at - timedelta(hours=1))
+        for person in range(0, PEOPLE, 3)
+    }
     queries = [(f"G{rng.randrange(500)}", f"B{rng.randrange(PEOPLE)}") for _ in range(DECISIONS)]
     started = time.perf_counter()
     hits = 0
@@ -66,7 +79,7 @@ def main() -> int:
     started = time.perf_counter()
     granted = 0
     for gate, badge in queries:
-        granted += decide(snap, gate, "badge", badge, "in", at).granted
+        granted += decide(snap, gate, "badge", badge, "in", at, presence).granted
     engine_time = time.perf_counter() - started
     print(
         f"people {PEOPLE}, credentials {len(snap.badges) + len(snap.plates)}, zones {len(zones)}, rights {rights}, bans {len(snap.bans)}"

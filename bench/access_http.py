@@ -37,7 +37,9 @@ def run(*args: str, env: dict) -> str:
     ).stdout
 
 
-def load(method: str, path: str, body: bytes | None, headers: dict) -> list[float]:
+def load(method: str, path: str, body, headers: dict) -> list[float]:
+    """`body` is bytes, or a list of bodies sent in turn (a person going in, then out)."""
+    bodies = body if isinstance(body, list) else [body]
     latencies: list[float] = []
     lock = threading.Lock()
     interval = THREADS / RATE
@@ -52,7 +54,7 @@ def load(method: str, path: str, body: bytes | None, headers: dict) -> list[floa
             if delay > 0:
                 time.sleep(delay)
             started = time.perf_counter()
-            connection.request(method, path, body=body, headers=headers)
+            connection.request(method, path, body=bodies[len(mine) % len(bodies)], headers=headers)
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
@@ -114,7 +116,10 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
-        body = json.dumps({"gate": "BEANR-0869-G1", "badge": "AP-100015"}).encode()
+        body = [  # in, then out: anti-passback is on in this area
+            json.dumps({"gate": "BEANR-0869-G1", "badge": "AP-100015", "direction": d}).encode()
+            for d in ("in", "out")
+        ]
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
         device_headers = {
             "Authorization": f"Bearer {device_secret}",

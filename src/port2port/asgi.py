@@ -5,7 +5,11 @@ import uvicorn
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "port2port.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from port2port.access.gate_asgi import GateFastLane  # noqa: E402 - needs Django set up
+
+application = GateFastLane(django_application)
 
 
 class ServerConfig(uvicorn.Config):

@@ -46,3 +46,35 @@ def test_a_ban_reaches_the_gate_and_the_employer(live_server, demo, browser_page
     sign_in(page, base, "csm.haulage", demo["password"])
     page.goto(f"{base}/access/")
     assert page.get_by_role("alert").filter(has_text="Yusuf Demir").count() == 1
+
+
+def test_the_desk_approves_and_checks_in_an_announced_visitor(live_server, demo, browser_page):  # noqa: F811
+    """The agency's announcement of today → the desk approves, checks in → the plate opens the gate."""
+    page, base = browser_page, live_server.url
+
+    def decide_plate() -> str:
+        page.goto(f"{base}/access/")
+        page.locator("#id_gate").select_option("BEANR-0869-G2")
+        page.get_by_label("Or vehicle plate").fill("1-VIS-001")
+        page.get_by_role("button", name="Decide").click()
+        return page.get_by_test_id("decision").inner_text()
+
+    sign_in(page, base, "host.agency", demo["password"])
+    page.goto(f"{base}/access/visits/")
+    assert page.get_by_test_id("visit").first.is_visible()
+    sign_out(page)
+
+    sign_in(page, base, "desk.sct", demo["password"])
+    assert "VISITOR_NOT_APPROVED" in decide_plate()
+    page.goto(f"{base}/access/visits/")
+    row = page.get_by_test_id("visitor").filter(has_text="Joris Van Acker")
+    assert row.get_by_test_id("ban-check").inner_text() == "Clear"
+    assert row.get_by_test_id("visitor-status").inner_text() == "Announced"
+    row.get_by_role("button", name="Approve").click()
+    row = page.get_by_test_id("visitor").filter(has_text="Joris Van Acker")
+    assert row.get_by_test_id("visitor-status").inner_text() == "Approved"
+    row.get_by_role("button", name="Check in").click()
+    row = page.get_by_test_id("visitor").filter(has_text="Joris Van Acker")
+    assert row.get_by_test_id("visitor-status").inner_text() == "Checked in"
+    assert "GRANTED" in decide_plate()
+    sign_out(page)

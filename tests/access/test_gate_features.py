@@ -243,3 +243,100 @@ def test_person_page_identity_photo_verification_extract_and_badge_state(site, c
     client.logout()
     sign_in(client, stranger)
     assert client.get(url + "photo/").status_code == 404
+
+
+def _fast_lane(secret: str, body: bytes, language: str = "en") -> tuple[int, dict]:
+    """Call the ASGI application the way uvicorn does, through the gate's fast lane."""
+    import json
+
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+
+    from port2port.asgi import application
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/access/decide",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", f"Bearer {secret}".encode()),
+            (b"content-type", b"application/json"),
+            (b"accept-language", language.encode()),
+            (b"host", b"127.0.0.1"),
+        ],
+    }
+
+    async def run():
+        lane = ApplicationCommunicator(application, scope)
+        await lane.send_input({"type": "http.request", "body": body, "more_body": False})
+        start = await lane.receive_output(5)
+        payload = await lane.receive_output(5)
+        return start["status"], json.loads(payload["body"])
+
+    return async_to_sync(run)()
+
+
+def test_the_fast_lane_answers_like_the_api(site, client):
+    import json
+
+    gate = Gate.objects.get(code="SCT-G1")
+    device, secret = services.device_issue(actor=site["pfso"], gate=gate, name="Turnstile 1")
+    headers = {"Authorization": f"Bearer {secret}"}
+    cases = [
+        {"gate": "SCT-G1", "badge": "AP-1"},
+        {"gate": "SCT-G1", "badge": "AP-1", "direction": "out"},
+        {"gate": "SCT-G1", "badge": "NOBODY"},
+        {"gate": "SCT-G1", "plate": "!!"},
+        {"gate": "SCT-G1"},
+        {"gate": "SCT-G2", "badge": "AP-1"},
+        {"gate": "SCT-G1", "badge": "AP-1", "direction": "sideways"},
+    ]
+    for body in cases:
+        slow = client.post(
+            "/api/v1/access/decide", body, content_type="application/json", headers=headers
+        )
+        fast = _fast_lane(secret, json.dumps(body).encode())
+        assert fast == (slow.status_code, slow.json()), body
+    status, answer = _fast_lane(secret, b"{not json")
+    assert status == 400 and answer["error"] == "bad_request"
+    status, answer = _fast_lane(secret, b'{"gate": "SCT-G1", "badge": "AP-1"}', "nl-BE,nl;q=0.9")
+    assert status == 200 and answer["messages"] == ["Toegang verleend."]
+    assert (
+        GateDecision.objects.filter(gate_code="SCT-G1").count() == 2 * 3 + 1
+    )  # every decision logged
+    services.device_revoke(actor=site["pfso"], device=device)
+    assert _fast_lane(secret, b'{"gate": "SCT-G1", "badge": "AP-1"}')[0] == 401
+
+
+def test_map_changes_reach_the_gates_and_anti_passback_is_set_on_the_port_page(site, client):
+    from port2port.sites import services as sites_services
+
+    officer = user_in(site["authority"], Role.PORT_SECURITY_OFFICER)
+    assert _in().granted  # the snapshot is built now
+    sites_services.gate_create(
+        actor=officer,
+        port=site["port"],
+        code="SCT-G3",
+        name="Gate 3",
+        geometry=POINT,
+        kind="both",
+        leads_into=[site["yard"]],
+    )
+    assert _in(gate="SCT-G3").granted  # a new gate decides at once, no restart needed
+
+    sign_in(client, officer)
+    url = f"/sites/BEANR/areas/{site['area'].pk}/anti-passback/"
+    response = client.post(url, {"mode": "sideways", "timeout_minutes": "30"}, follow=True)
+    assert "Select a valid choice" in response.content.decode()
+    client.post(url, {"mode": "hard", "timeout_minutes": "30"})
+    site["area"].refresh_from_db()
+    assert (site["area"].anti_passback, site["area"].presence_timeout) == ("hard", 30)
+    now = timezone.localtime()
+    assert _in(at=now).granted
+    assert _in(gate="SCT-G2", at=now + timedelta(minutes=1)).reasons == ("ANTI_PASSBACK",)
+    client.logout()
+    sign_in(client, site["pfso"])  # a terminal does not set its port's areas
+    client.post(url, {"mode": "off", "timeout_minutes": "30"})
+    site["area"].refresh_from_db()
+    assert site["area"].anti_passback == "hard"

@@ -112,6 +112,7 @@ def test_journal_lines_are_stored_once_and_partial_lines_wait(tmp_path, db):
     from port2port.access.models import GateDecision
 
     journal = journal_module.Journal(tmp_path)
+    journal._thread = object()  # flushed by hand here, inside the test's transaction
     entry = {
         "gate_id": None,
         "gate_code": "G1",
@@ -131,7 +132,6 @@ def test_journal_lines_are_stored_once_and_partial_lines_wait(tmp_path, db):
     journal._stored = 0  # as after a crash between the insert and the bookkeeping
     journal.flush()
     assert GateDecision.objects.count() == 1
-    journal._stopped = True
 
 
 def test_desk_reads_its_latest_decisions_through_the_journal(settings, tmp_path, db):

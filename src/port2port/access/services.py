@@ -458,8 +458,14 @@ def _alert_passback(person_id, gate_code: str) -> None:
     from .models import AccessAlert
 
     gate = Gate.objects.filter(code=gate_code).first()
-    if gate is None:
-        return
+    recent = timezone.now() - timedelta(minutes=10)
+    if (
+        gate is None
+        or AccessAlert.objects.filter(
+            person_id=person_id, kind=AccessAlert.Kind.ANTI_PASSBACK, created_at__gte=recent
+        ).exists()
+    ):
+        return  # one alert per person per ten minutes, not one per badge swipe
     for membership in Membership.objects.filter(
         organisation__kind=OrganisationKind.PORT_AUTHORITY, organisation__ports=gate.port_id
     ).select_related("user"):

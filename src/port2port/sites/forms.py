@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from port2port.core.models import Organisation
 
 from .geojson import validate_geometry
-from .models import GateKind
+from .models import AntiPassback, GateKind
 
 
 class GeometryField(forms.CharField):
@@ -75,3 +75,10 @@ class GateForm(AreaForm):
         super().__init__(*args, **kwargs)
         self.fields["facility"].queryset = facilities
         self.fields["leads_into"].queryset = zones
+
+
+class AntiPassbackForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Anti-passback"), choices=AntiPassback.choices)
+    timeout_minutes = forms.IntegerField(
+        label=_("Presence timeout (minutes)"), min_value=1, max_value=7 * 24 * 60
+    )

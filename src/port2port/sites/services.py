@@ -53,10 +53,46 @@ def _save(obj, actor: Any, action: str, details: dict | None = None):
             obj.save()
     except IntegrityError as exc:
         raise Conflict(_("this code is already used"), field="code") from exc
+    _map_changed()
     audit.record(
         actor, action, obj, details={"port": obj.port.locode, "code": obj.code, **(details or {})}
     )
     return obj
+
+
+def _map_changed() -> None:
+    """Gates decide on the map (zones, gates, areas): every node reloads it within a second."""
+    from port2port.access.snapshot import change_record
+
+    change_record(None)
+
+
+@transaction.atomic
+def area_anti_passback_set(*, actor: Any, area: Area, mode: str, timeout_minutes: int) -> Area:
+    """Anti-passback of an area: off, soft (logged and alarmed) or hard (refused)."""
+    from .models import AntiPassback
+
+    _require_change(actor, area.port)
+    if mode not in AntiPassback.values:
+        raise Invalid(_("“%(value)s” is not off, soft or hard") % {"value": mode}, field="mode")
+    if not isinstance(timeout_minutes, int) or not 1 <= timeout_minutes <= 7 * 24 * 60:
+        raise Invalid(_("the presence timeout is 1 minute to 7 days"), field="timeout_minutes")
+    before = (area.anti_passback, area.presence_timeout)
+    area.anti_passback, area.presence_timeout = mode, timeout_minutes
+    area.save(update_fields=["anti_passback", "presence_timeout"])
+    _map_changed()
+    audit.record(
+        actor,
+        "sites.area.anti_passback_set",
+        area,
+        details={
+            "port": area.port.locode,
+            "before": list(before),
+            "mode": mode,
+            "timeout_minutes": timeout_minutes,
+        },
+    )
+    return area
 
 
 @transaction.atomic

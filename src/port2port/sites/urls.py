@@ -9,4 +9,9 @@ urlpatterns = [
     path("<str:locode>/", views.port_view, name="port"),
     path("<str:locode>/map.geojson", views.port_map_view, name="port_map"),
     path("<str:locode>/new/<slug:kind>/", views.site_create_view, name="site_create"),
+    path(
+        "<str:locode>/areas/<uuid:area_id>/anti-passback/",
+        views.area_anti_passback_view,
+        name="area_anti_passback",
+    ),
 ]

@@ -17,6 +17,7 @@ from port2port.core.visibility import reach
 
 from . import selectors, services
 from .forms import AreaForm, FacilityForm, GateForm, ZoneForm
+from .models import AntiPassback
 
 
 @login_required
@@ -43,6 +44,7 @@ def port_view(request, locode):
             "zones": selectors.zones_of(request.user, port),
             "gates": selectors.gates_of(request.user, port),
             "can_change": selectors.may_change(request.user, port),
+            "anti_passback_choices": AntiPassback.choices,
             "tile_url": settings.SITES_TILE_URL,
             "section": "sites",
         },
@@ -53,6 +55,30 @@ def port_view(request, locode):
 def port_map_view(request, locode):
     port = selectors.port_get(request.user, locode)
     return JsonResponse(selectors.port_map(request.user, port), content_type="application/geo+json")
+
+
+@login_required
+def area_anti_passback_view(request, locode, area_id):
+    """Set an area's anti-passback (port authority); POST only."""
+    from port2port.core.visibility import one_or_404
+
+    from .forms import AntiPassbackForm
+
+    port = selectors.port_get(request.user, locode)
+    if request.method != "POST":
+        return redirect("sites:port", locode=port.locode)
+    area = one_or_404(selectors.areas_of(request.user, port), pk=area_id)
+    form = AntiPassbackForm(request.POST)
+    done, _result = run_service(
+        form,
+        lambda data: services.area_anti_passback_set(actor=request.user, area=area, **data),
+    )
+    if done:
+        messages.success(request, _("Anti-passback of %(area)s saved.") % {"area": area.name})
+    else:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, errors)
+    return redirect("sites:port", locode=port.locode)
 
 
 FORMS = {"area": AreaForm, "facility": FacilityForm, "zone": ZoneForm, "gate": GateForm}
