@@ -270,7 +270,15 @@ def cmd_access_decide(args) -> int:
         from django.utils import timezone
 
         at = timezone.make_aware(at)
-    kind, value = ("badge", args.badge) if args.badge else ("plate", args.plate)
+    kind, value = next(
+        (kind, value)
+        for kind, value in (
+            ("badge", args.badge),
+            ("plate", args.plate),
+            ("identity", args.identity),
+        )
+        if value
+    )
     try:
         decision = gate_decide(
             actor=SYSTEM,
@@ -471,6 +479,7 @@ def parser() -> argparse.ArgumentParser:
     credential = p.add_mutually_exclusive_group(required=True)
     credential.add_argument("--badge")
     credential.add_argument("--plate")
+    credential.add_argument("--identity", help="an itsme / OpenID subject verified at the gate")
     p.add_argument("--direction", choices=["in", "out"], default="in")
     p.add_argument("--at", help="ISO time, e.g. 2026-11-21T07:42 (default: now)")
     p.add_argument("--json", action="store_true")

@@ -17,6 +17,7 @@ from port2port.access.models import (
     AccessRight,
     Badge,
     GateDecision,
+    Identity,
     Plate,
     PortBan,
     Schedule,
@@ -108,6 +109,7 @@ world = st.fixed_dictionaries(
                     "badge_state": st.sampled_from(list(Badge.State.values)),
                     "badge_expiry": st.sampled_from([None, -10, 10]),
                     "plate": st.booleans(),
+                    "identity": st.booleans(),
                     "ban": st.sampled_from([None, (-5, 5), (-30, -10), (3, 30)]),
                     "verification": st.sampled_from([None, "positive", "positive-old", "negative"]),
                     "in_groups": st.sets(st.integers(0, 1), max_size=2),
@@ -255,6 +257,9 @@ def test_engine_matches_the_reference(data):
                         person=person,
                         status=status,
                     )
+                if p["identity"]:
+                    Identity.objects.create(person=person, oidc_subject=f"itsme|{n}{port.locode}")
+                    credentials.append(("identity", f"itsme|{n}{port.locode}"))
                 if p["plate"]:
                     Plate.objects.create(person=person, number=f"P{n}{port.locode}")
                     credentials.append(("plate", f"P{n}{port.locode}"))
@@ -293,6 +298,7 @@ def test_engine_matches_the_reference(data):
                         valid_until=_at(period[1], 0) if period else None,
                     )
             credentials.append(("badge", "NOBODY"))
+            credentials.append(("identity", "itsme|nobody"))
             snap, _seq = build_snapshot()
             for cred_ix, known_gate, direction, day, hour in data["queries"]:
                 kind, value = credentials[cred_ix % len(credentials)]

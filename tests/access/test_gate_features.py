@@ -340,3 +340,33 @@ def test_map_changes_reach_the_gates_and_anti_passback_is_set_on_the_port_page(s
     client.post(url, {"mode": "off", "timeout_minutes": "30"})
     site["area"].refresh_from_db()
     assert site["area"].anti_passback == "hard"
+
+
+def test_an_itsme_verified_identity_is_a_credential(site, client):
+    worker = site["worker"]
+    services.identity_set(
+        actor=site["pfso"], person=worker, oidc_subject="https://idp.itsme.be|abc"
+    )
+    gate = Gate.objects.get(code="SCT-G1")
+    _device, secret = services.device_issue(actor=site["pfso"], gate=gate, name="kiosk")
+    headers = {"Authorization": f"Bearer {secret}"}
+    body = {"gate": "SCT-G1", "identity": "https://idp.itsme.be|abc"}
+    answer = client.post(
+        "/api/v1/access/decide", body, content_type="application/json", headers=headers
+    ).json()
+    assert answer["decision"] == "grant"
+    body = {"gate": "SCT-G1", "identity": "https://idp.itsme.be|zzz"}
+    answer = client.post(
+        "/api/v1/access/decide", body, content_type="application/json", headers=headers
+    ).json()
+    assert answer["reasons"] == ["UNKNOWN_CREDENTIAL"]
+    both = {"gate": "SCT-G1", "identity": "x", "badge": "AP-1"}
+    response = client.post(
+        "/api/v1/access/decide", both, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 422
+    other = PersonFactory(organisation=site["operator"])
+    with pytest.raises(Exception, match="another person"):
+        services.identity_set(
+            actor=site["pfso"], person=other, oidc_subject="https://idp.itsme.be|abc"
+        )

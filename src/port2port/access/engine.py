@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from .models import Reason
 
-CREDENTIAL_KINDS = ("badge", "plate")
+CREDENTIAL_KINDS = ("badge", "plate", "identity")
 REASON_ORDER = {reason: n for n, reason in enumerate(Reason)}  # reasons come in one fixed order
 DIRECTIONS = ("in", "out")
 
@@ -34,6 +34,7 @@ class Snapshot:
     critical: set = field(default_factory=set)  # zone ids flagged critical
     badges: dict = field(default_factory=dict)  # number -> (person id, state, valid_until)
     plates: dict = field(default_factory=dict)  # plate -> (person id, valid_until)
+    identities: dict = field(default_factory=dict)  # itsme/OpenID subject -> person id
     numbers_of: dict = field(default_factory=dict)  # person id -> [badge and plate keys] (updates)
     bans: dict = field(default_factory=dict)  # person id -> ((start, end), ...)
     verifications: dict = field(
@@ -172,6 +173,10 @@ def decide(
             reasons.append(Reason.BADGE_INACTIVE)
         elif state == "expired" or (valid_until is not None and valid_until < today):
             reasons.append(Reason.BADGE_EXPIRED)
+    elif kind == "identity":  # verified by itsme at the gate: no card whose state could matter
+        person_id = snap.identities.get(value)
+        if person_id is None:
+            return _unknown(snap, kind, value, zones, today, gate_id)
     else:
         plate = snap.plates.get(value)
         if plate is None:

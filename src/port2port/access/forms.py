@@ -96,6 +96,12 @@ class IdentityForm(forms.Form):
         required=False,
         help_text=_("11 digits, e.g. 85.07.30-033.28; the check digits are verified."),
     )
+    oidc_subject = forms.CharField(
+        label=_("itsme / OpenID subject"),
+        max_length=255,
+        required=False,
+        help_text=_("Lets gates that verify identities with itsme recognise this person."),
+    )
     photo = forms.FileField(
         label=_("Photo"),
         required=False,

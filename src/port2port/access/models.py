@@ -279,6 +279,14 @@ class Identity(models.Model):
         _("national register number"), max_length=11, null=True, blank=True, unique=True
     )
     photo = models.ImageField(_("photo"), upload_to="identity/", null=True, blank=True)
+    oidc_subject = models.CharField(
+        _("itsme / OpenID subject"),
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Identifies the person at a gate that verifies identities with itsme."),
+    )
 
     def __str__(self) -> str:
         return f"identity of {self.person_id}"

@@ -14,6 +14,7 @@ from .models import (
     AccessRight,
     Badge,
     GateDecision,
+    Identity,
     Plate,
     PortBan,
     Reason,
@@ -90,6 +91,11 @@ def reference_decide(
             badge.valid_until and badge.valid_until < today
         ):
             reasons.append(Reason.BADGE_EXPIRED)
+    elif kind == "identity":
+        identity = Identity.objects.filter(oidc_subject=value).select_related("person").first()
+        if identity is None:
+            return _unknown_answer(gate, kind, value, at)
+        person = identity.person
     else:
         plate = Plate.objects.filter(number=value).first()
         if plate is None:

@@ -345,7 +345,12 @@ def right_grant(
 
 def normalise_credential(kind: str, value: str) -> str:
     if kind not in engine.CREDENTIAL_KINDS:
-        raise Invalid(_("the credential is a badge or a plate"), field="kind")
+        raise Invalid(_("the credential is a badge, a plate or an identity"), field="kind")
+    if kind == "identity":
+        subject = (value or "").strip()
+        if not subject or len(subject) > 255:
+            raise Invalid(_("an identity is an itsme / OpenID subject"), field="identity")
+        return subject
     if kind == "plate":
         try:
             return normalise_plate(value)
@@ -584,6 +589,7 @@ def identity_set(
     nationality: str = "",
     national_number: str = "",
     photo=None,
+    oidc_subject: str = "",
 ) -> Identity:
     """Birth date, nationality, national register number (check digits) and photo of a person."""
     require(actor, Perm.CORE_PERSON_CHANGE, on=person.organisation_id)
@@ -604,13 +610,18 @@ def identity_set(
                 _("national number %(number)s is already registered") % {"number": number},
                 field="national_number",
             )
+    subject = (oidc_subject or "").strip() or None
+    if subject and Identity.objects.filter(oidc_subject=subject).exclude(person=person).exists():
+        raise Conflict(_("this identity is linked to another person"), field="oidc_subject")
     identity, _created = Identity.objects.get_or_create(person=person)
+    identity.oidc_subject = subject
     identity.birth_date = birth_date
     identity.nationality = nationality
     identity.national_number = number
     if photo is not None:
         identity.photo = _checked_photo(photo)
     identity.save()
+    change_record(person.pk)
     audit.record(
         actor,
         "access.identity.set",

@@ -19,6 +19,7 @@ from .models import (
     AccessRight,
     Badge,
     GateDecision,
+    Identity,
     Plate,
     PortBan,
     Schedule,
@@ -111,7 +112,9 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
             for mapping in (snap.bans, snap.verifications, snap.rights, snap.groups_of):
                 mapping.pop(pid, None)
             for kind, number in snap.numbers_of.pop(pid, ()):
-                (snap.badges if kind == "badge" else snap.plates).pop(number, None)
+                {"badge": snap.badges, "plate": snap.plates, "identity": snap.identities}[kind].pop(
+                    number, None
+                )
     for number, pid, state, until in scoped(Badge.objects.all()).values_list(
         "number", "person_id", "state", "valid_until"
     ):
@@ -122,6 +125,11 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
     ):
         snap.plates[number] = (pid, until)
         snap.numbers_of.setdefault(pid, []).append(("plate", number))
+    for subject, pid in scoped(Identity.objects.filter(oidc_subject__isnull=False)).values_list(
+        "oidc_subject", "person_id"
+    ):
+        snap.identities[subject] = pid
+        snap.numbers_of.setdefault(pid, []).append(("identity", subject))
     bans = defaultdict(list)
     for pid, start, end in scoped(PortBan.objects.all()).values_list(
         "person_id", "starts_on", "ends_on"

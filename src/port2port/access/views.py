@@ -150,6 +150,7 @@ def _person_context(request, person, **forms):
                 "birth_date": identity.birth_date,
                 "nationality": identity.nationality,
                 "national_number": identity.national_number,
+                "oidc_subject": identity.oidc_subject,
             }
             if identity
             else None
