@@ -1,5 +1,6 @@
 """Anti-passback, gate devices, the signed offline allow-list, screening on the person page."""
 
+import hashlib
 import io
 from datetime import datetime, timedelta
 
@@ -73,7 +74,7 @@ def _in(gate="SCT-G1", direction="in", at=None):
 def test_anti_passback(site, mode):
     Area.objects.filter(pk=site["area"].pk).update(anti_passback=mode, presence_timeout=60)
     services.change_record(None)
-    now = timezone.localtime()
+    now = timezone.localtime() - timedelta(hours=2)  # times of the past: a gate replaying
     assert _in(at=now).granted
     second = _in(gate="SCT-G2", at=now + timedelta(minutes=5))  # no exit in between
     slow = reference_decide("SCT-G2", "badge", "AP-1", "in", now + timedelta(minutes=5))
@@ -153,14 +154,19 @@ def test_signed_allow_list_keeps_the_gate_deciding_offline(site, client):
     key = client.get("/api/v1/access/signing-key", headers=headers).json()
     payload = allowlist.verify(document, key["public_key"])
     now = timezone.localtime()
-    assert allowlist.allowed_offline(payload, "badge", "AP-1", now)
-    assert not allowlist.allowed_offline(payload, "badge", "AP-2", now)
-    assert not allowlist.allowed_offline(payload, "badge", "AP-1", now + timedelta(hours=5))
+    mine = hashlib.sha256(secret.encode()).hexdigest()  # the device derives its key itself
+    assert allowlist.allowed_offline(payload, mine, "badge", "AP-1", now)
+    assert not allowlist.allowed_offline(payload, mine, "badge", "AP-2", now)
+    assert not allowlist.allowed_offline(payload, mine, "badge", "AP-1", now + timedelta(hours=5))
+    # without the token, a copy of the list does not tell whether AP-1 is on it
+    assert not allowlist.allowed_offline(payload, "0" * 64, "badge", "AP-1", now)
     assert "AP-1" not in response.content.decode()  # digests only
     forged = {**document, "payload": {**payload, "valid_until": "2099-01-01T00:00:00+01:00"}}
     with pytest.raises(Exception, match="Signature"):
         allowlist.verify(forged, key["public_key"])
     assert client.get("/api/v1/access/gates/SCT-G2/allow-list", headers=headers).status_code == 403
+    sign_in(client, site["pfso"])  # people and organisation tokens do not get allow-lists
+    assert client.get("/api/v1/access/gates/SCT-G1/allow-list").status_code == 403
     assert (
         client.get("/api/v1/access/gates/SCT-G1/allow-list?hours=500", headers=headers).status_code
         == 422
@@ -180,7 +186,7 @@ def test_allow_list_follows_schedules_and_bans(site):
     worker.access_rights.all().delete()
     services.right_grant(actor=site["pfso"], person=worker, zone=site["yard"], schedule=schedule)
     start = timezone.make_aware(datetime(2026, 11, 23, 6, 0))
-    payload = allowlist.build(store.get(force_check=True), "SCT-G1", start, 12)
+    payload = allowlist.build(store.get(force_check=True), "SCT-G1", start, 12, "k" * 64)
     [entry] = payload["entries"]
     assert entry["allow"] == [
         [start.replace(hour=8).isoformat(), start.replace(hour=16).isoformat()]
@@ -333,8 +339,11 @@ def test_map_changes_reach_the_gates_and_anti_passback_is_set_on_the_port_page(s
     site["area"].refresh_from_db()
     assert (site["area"].anti_passback, site["area"].presence_timeout) == ("hard", 30)
     now = timezone.localtime()
+    # the entries before anti-passback was switched on count: the worker is still inside
+    assert _in(at=now).reasons == ("ANTI_PASSBACK",)
+    assert _in(direction="out", at=now).granted
     assert _in(at=now).granted
-    assert _in(gate="SCT-G2", at=now + timedelta(minutes=1)).reasons == ("ANTI_PASSBACK",)
+    assert _in(gate="SCT-G2", at=now).reasons == ("ANTI_PASSBACK",)
     client.logout()
     sign_in(client, site["pfso"])  # a terminal does not set its port's areas
     client.post(url, {"mode": "off", "timeout_minutes": "30"})
@@ -370,3 +379,49 @@ def test_an_itsme_verified_identity_is_a_credential(site, client):
         services.identity_set(
             actor=site["pfso"], person=other, oidc_subject="https://idp.itsme.be|abc"
         )
+
+
+def test_a_change_committed_late_is_not_skipped(site):
+    """Two transactions take change numbers 1 and 2; 2 commits first. Number 1 still counts."""
+    from port2port.access.models import AccessChange, PortBan
+    from port2port.access.snapshot import store
+
+    assert _in().granted
+    today = timezone.localdate()
+    PortBan.objects.create(
+        person=site["worker"], starts_on=today, ends_on=today + timedelta(days=9), source="court"
+    )
+    late = AccessChange.objects.create(person=site["worker"]).seq
+    AccessChange.objects.create(person=None)  # the other transaction, committed first
+    AccessChange.objects.filter(seq=late).delete()  # as if not committed when the store polls
+    assert _in(direction="out").granted  # the poll saw the later number only
+    assert late in store._missing
+    AccessChange.objects.create(seq=late, person=site["worker"])  # now it commits
+    assert _in().reasons == ("PORT_BAN",)
+    assert late not in store._missing
+
+
+def test_decision_times_without_offset_or_in_the_future(site, client):
+    from port2port.core.errors import Invalid
+
+    with pytest.raises(Invalid, match="future"):
+        _in(at=timezone.localtime() + timedelta(hours=1))
+    naive = timezone.localtime().replace(tzinfo=None) - timedelta(minutes=1)
+    assert _in(at=naive).granted  # the port's local time
+    sign_in(client, site["pfso"])
+    response = client.post(
+        "/api/v1/access/decide",
+        {"gate": "SCT-G1", "badge": "AP-1", "at": "2099-01-01T07:42:00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422 and "at" in response.json()["fields"]
+
+
+def test_a_long_itsme_subject_is_logged_whole(site):
+    subject = "https://idp.prd.itsme.services/v2|" + "x" * 200
+    services.identity_set(actor=site["pfso"], person=site["worker"], oidc_subject=subject)
+    decision = services.gate_decide(
+        actor=SYSTEM, gate_code="SCT-G1", kind="identity", value=subject
+    )
+    assert decision.granted
+    assert GateDecision.objects.get(credential_kind="identity").credential == subject

@@ -269,7 +269,7 @@ def test_visitor_api(terminal, client):
     )
     assert response.status_code == 201, response.content
     visitor_id = response.json()["visitors"][0]["id"]
-    assert response.json()["visitors"][0]["ban_state"] == "clear"
+    assert response.json()["visitors"][0]["ban_state"] is None  # the desk sees it, not announcers
     # the token may announce (and so see its visitors) but not decide on them
     response = client.post(
         f"/api/v1/access/visitors/{visitor_id}/decision",
@@ -298,3 +298,39 @@ def test_visitor_api(terminal, client):
     assert response.json()["status"] == "checked_in"
     listing = client.get("/api/v1/access/visits").json()
     assert listing["count"] == 1 and listing["items"][0]["vessel"] == "MSC Aurora"
+    assert listing["items"][0]["visitors"][0]["ban_state"] == "clear"  # the desk's view
+
+
+def test_the_desk_sees_the_badge_holders_name_not_the_typed_one(terminal):
+    from port2port.access.models import Badge
+
+    t = terminal
+    holder = PersonFactory(organisation=t["agency"], given_name="Marie", family_name="Lemmens")
+    Badge.objects.create(person=holder, number="AP-555")
+    visitor = _announce(
+        t,
+        [
+            {
+                "mode": "badge_holder",
+                "given_name": "Fake",
+                "family_name": "Name",
+                "badge_number": "ap-555",
+            }
+        ],
+    ).visitors.get()
+    assert (visitor.given_name, visitor.family_name, visitor.person) == ("Marie", "Lemmens", holder)
+
+
+def test_a_verified_visitor_comes_back_for_a_second_visit(terminal):
+    t = terminal
+    first = _announce(t, [VERIFIED]).visitors.get()
+    services.visitor_decide(actor=t["desk"], visitor=first, approve=True)
+    services.visitor_check_in(actor=t["desk"], visitor=first)
+    services.visitor_check_out(actor=t["desk"], visitor=first)
+    first.refresh_from_db()
+    second = _announce(t, [{**VERIFIED, "plate": ""}]).visitors.get()
+    assert second.person == first.person  # recognised by the national register number
+    services.visitor_decide(actor=t["desk"], visitor=second, approve=True)
+    services.visitor_check_in(actor=t["desk"], visitor=second)
+    second.refresh_from_db()
+    assert second.status == "checked_in" and second.person == first.person

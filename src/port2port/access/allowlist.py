@@ -1,8 +1,9 @@
 """The signed offline allow-list of one gate: who may pass when, for the next hours.
 
-A gate controller fetches it while the platform is reachable and keeps deciding from it when it is
-not. Each entry holds the SHA-256 of `kind:credential` (the list does not spell out badge numbers)
-and the time slots in which the engine grants it, evaluated slot by slot with the same `decide()`
+A gate controller fetches it with its device token while the platform is reachable and keeps
+deciding from it when it is not. Each entry holds HMAC-SHA256 of `kind:credential`, keyed with the
+SHA-256 (hex) of the device's token: the list spells out no badge number, and whoever copies it
+without the token cannot test guesses against it. It also holds the time slots in which the engine grants it, evaluated slot by slot with the same `decide()`
 the gate asks online. Anti-passback needs the platform's live presence, so the list ignores it.
 The payload is signed with Ed25519 (libsodium through PyNaCl); the gate checks the signature with
 the platform's public key (`/api/v1/access/signing-key`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from datetime import datetime, timedelta
 
@@ -42,8 +44,9 @@ def public_key() -> dict:
     }
 
 
-def credential_digest(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+def credential_digest(key: str, kind: str, value: str) -> str:
+    """`key` is the SHA-256 (hex) of the device token, which the device computes itself."""
+    return hmac.new(key.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def canonical(payload: dict) -> bytes:
@@ -53,14 +56,15 @@ def canonical(payload: dict) -> bytes:
 def _candidates(snap: engine.Snapshot, zones: tuple) -> set:
     """People with a rule (own or through a group) on a zone the gate leads into, or around it."""
     covering = {z for zone in zones for z in snap.zone_chain.get(zone, (zone,))}
-    people = {pid for pid, rules in snap.rights.items() if covering.intersection(rules)}
-    groups = {gid for gid, rules in snap.group_rights.items() if covering.intersection(rules)}
+    # copies: another thread may update the snapshot meanwhile
+    people = {pid for pid, rules in list(snap.rights.items()) if covering.intersection(rules)}
+    groups = {gid for gid, rules in list(snap.group_rights.items()) if covering.intersection(rules)}
     if groups:
-        people |= {pid for pid, gids in snap.groups_of.items() if groups.intersection(gids)}
+        people |= {pid for pid, gids in list(snap.groups_of.items()) if groups.intersection(gids)}
     return people
 
 
-def build(snap: engine.Snapshot, gate_code: str, start: datetime, hours: int) -> dict:
+def build(snap: engine.Snapshot, gate_code: str, start: datetime, hours: int, key: str) -> dict:
     """The unsigned payload: `start` is an aware local time, rounded down to a slot."""
     gate = snap.gates[gate_code]
     start = start.replace(
@@ -70,7 +74,7 @@ def build(snap: engine.Snapshot, gate_code: str, start: datetime, hours: int) ->
     end = start + timedelta(hours=hours)
     entries = []
     for pid in sorted(_candidates(snap, gate[1]), key=str):
-        for kind, value in snap.numbers_of.get(pid, ()):
+        for kind, value in list(snap.numbers_of.get(pid, ())):
             allow, open_at = [], None
             for slot in slots:
                 granted = engine.decide(snap, gate_code, kind, value, "in", slot).granted
@@ -82,13 +86,13 @@ def build(snap: engine.Snapshot, gate_code: str, start: datetime, hours: int) ->
             if open_at is not None:
                 allow.append([open_at.isoformat(), end.isoformat()])
             if allow:
-                entries.append({"credential": credential_digest(kind, value), "allow": allow})
+                entries.append({"credential": credential_digest(key, kind, value), "allow": allow})
     return {
         "gate": gate_code,
         "generated_at": start.isoformat(),
         "valid_until": end.isoformat(),
         "slot_minutes": SLOT_MINUTES,
-        "digest": "sha256(kind:credential)",
+        "digest": "hmac-sha256(key=sha256-hex(device token), kind:credential)",
         "entries": entries,
     }
 
@@ -109,11 +113,11 @@ def verify(document: dict, public_key_b64: str) -> dict:
     return document["payload"]
 
 
-def allowed_offline(payload: dict, kind: str, value: str, at: datetime) -> bool:
+def allowed_offline(payload: dict, key: str, kind: str, value: str, at: datetime) -> bool:
     """The gate's offline decision from a verified list."""
     if at >= datetime.fromisoformat(payload["valid_until"]):
         return False
-    digest = credential_digest(kind, value)
+    digest = credential_digest(key, kind, value)
     for entry in payload["entries"]:
         if entry["credential"] == digest:
             return any(

@@ -204,7 +204,7 @@ class VisitorOut(Schema):
     family_name: str
     mode: str
     status: str
-    ban_state: str
+    ban_state: str | None = None  # for the terminal's desk only; announcers do not see it
     rejection_reason: str
     plate: str
 
@@ -222,7 +222,24 @@ class VisitOut(Schema):
     visitors: list[VisitorOut]
 
 
-def _visit_out(visit) -> dict:
+def _visit_out(visit, viewer) -> dict:
+    from port2port.core.roles import Perm
+    from port2port.core.visibility import reach
+
+    desk = reach(viewer, Perm.ACCESS_VISITOR_DECIDE).covers(visit.facility.operator_id)
+    visitors = [
+        {
+            "id": v.pk,
+            "given_name": v.given_name,
+            "family_name": v.family_name,
+            "mode": v.mode,
+            "status": v.status,
+            "ban_state": v.ban_state if desk else None,
+            "rejection_reason": v.rejection_reason,
+            "plate": v.plate,
+        }
+        for v in visit.visitors.all()
+    ]
     return {
         "id": visit.pk,
         "facility": visit.facility.code,
@@ -233,7 +250,7 @@ def _visit_out(visit) -> dict:
         "purpose": visit.purpose,
         "starts_at": visit.starts_at,
         "ends_at": visit.ends_at,
-        "visitors": list(visit.visitors.all()),
+        "visitors": visitors,
     }
 
 
@@ -241,7 +258,7 @@ def _visit_out(visit) -> dict:
 @paginate(Pagination)
 def visits(request, day: date | None = None):
     """The visits of a day (today by default) the caller announced or decides on."""
-    return [_visit_out(v) for v in selectors.visits_today(request.auth, day)]
+    return [_visit_out(v, request.auth) for v in selectors.visits_today(request.auth, day)]
 
 
 @router.post("/visits", response={201: VisitOut})
@@ -264,12 +281,14 @@ def visit_announce(request, payload: VisitIn):
         location=payload.location,
         visitors=[v.dict() for v in payload.visitors],
     )
-    return Status(201, _visit_out(visit))
+    return Status(201, _visit_out(visit, request.auth))
 
 
 @router.get("/visits/{visit_id}", response=VisitOut)
 def visit_detail(request, visit_id: UUID):
-    return _visit_out(one_or_404(selectors.visits_visible_to(request.auth), pk=visit_id))
+    return _visit_out(
+        one_or_404(selectors.visits_visible_to(request.auth), pk=visit_id), request.auth
+    )
 
 
 class DecideVisitorIn(Schema):

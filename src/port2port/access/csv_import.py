@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from port2port.core import services as core_services
-from port2port.core.errors import AppError, Invalid
+from port2port.core.errors import AppError, Forbidden, Invalid
 from port2port.core.models import Organisation, Person
+from port2port.core.roles import Perm
+from port2port.core.visibility import reach
 
 from . import services
 from .identifiers import normalise_national_number
@@ -87,18 +89,39 @@ def _date(row: dict, key: str, required: bool = False) -> date | None:
         ) from exc
 
 
-def _person_by_number(row: dict) -> Person:
+def _person_by_number(row: dict, people) -> Person:
+    """The person of a line, among the people the importer may handle (`people`)."""
     try:
         number = normalise_national_number(row.get("national_number", ""))
     except ValidationError as exc:
         raise _LineError(exc.messages[0]) from exc
-    identity = Identity.objects.select_related("person").filter(national_number=number).first()
-    if identity is None:
+    person = people.filter(identity__national_number=number).first()
+    if person is None:
         raise _LineError(_("no person with national number %(number)s") % {"number": number})
-    return identity.person
+    return person
 
 
-def _check(kind: str, row: dict, seen: set) -> dict:
+# kind -> the permission an importer needs (screening registers: port authorities and police)
+NEEDS = {
+    "people": Perm.ACCESS_CREDENTIAL_MANAGE,
+    "badges": Perm.ACCESS_CREDENTIAL_MANAGE,
+    "extracts": Perm.ACCESS_CREDENTIAL_MANAGE,
+    "rights": Perm.ACCESS_CREDENTIAL_MANAGE,
+    "bans": Perm.ACCESS_BAN_REGISTER,
+    "verifications": Perm.ACCESS_BAN_REGISTER,
+}
+
+
+def _people_for(actor: Any, kind: str):
+    """Registrars look up anyone in the registers; employers only their own staff."""
+    if kind in {"bans", "verifications"}:
+        return Person.objects.all()
+    result = reach(actor, Perm.ACCESS_CREDENTIAL_MANAGE)
+    people = Person.objects.all()
+    return people if result.everything else people.filter(organisation_id__in=result.org_ids)
+
+
+def _check(kind: str, row: dict, seen: set, people=None, creatable=None) -> dict:
     """Validate one line without writing; returns what the store step needs."""
     if kind == "people":
         name = (row.get("organisation") or "").strip()
@@ -106,7 +129,9 @@ def _check(kind: str, row: dict, seen: set) -> dict:
             Organisation.objects.filter(name=name).first()
             or Organisation.objects.filter(short_name=name).first()
         )
-        if organisation is None:
+        if organisation is None or (
+            creatable is not None and not creatable.covers(organisation.pk)
+        ):
             raise _LineError(_("unknown organisation “%(name)s”") % {"name": name})
         if not (row.get("given_name") or "").strip() or not (row.get("family_name") or "").strip():
             raise _LineError(_("given_name and family_name are required"))
@@ -133,7 +158,7 @@ def _check(kind: str, row: dict, seen: set) -> dict:
             "birth_date": _date(row, "birth_date"),
             "nationality": nationality,
         }
-    person = _person_by_number(row)
+    person = _person_by_number(row, people)
     if kind == "badges":
         number = (row.get("number") or "").strip().upper()
         if not number or number in seen or Badge.objects.filter(number=number).exists():
@@ -289,9 +314,17 @@ def csv_import(
             _("unknown import “%(kind)s”: %(kinds)s") % {"kind": kind, "kinds": ", ".join(KINDS)},
             field="kind",
         )
+    if not reach(actor, NEEDS[kind]):
+        raise Forbidden(_("your roles do not include importing %(kind)s") % {"kind": kind})
+    people = _people_for(actor, kind)
     required, optional = COLUMNS[kind]
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        headers = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise Invalid(
+            _("the file is not readable CSV: %(error)s") % {"error": exc}, field="file"
+        ) from exc
     missing = [c for c in required if c not in headers]
     unknown = [h for h in headers if h not in required + optional]
     if missing or unknown:
@@ -304,10 +337,21 @@ def csv_import(
     report = CsvReport(kind=kind, dry_run=dry_run)
     valid: list[tuple[int, dict]] = []
     seen: set = set()
-    for number, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "") for k, v in row.items()}
+    rows = enumerate(reader, start=2)
+    while True:
         try:
-            data = _check(kind, row, seen)
+            number, row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise Invalid(
+                _("line %(n)s is not readable CSV: %(error)s")
+                % {"n": reader.line_num, "error": exc},
+                field="file",
+            ) from exc
+        row = {(k or "").strip(): (v if isinstance(v, str) else "") for k, v in row.items()}
+        try:
+            data = _check(kind, row, seen, people, reach(actor, Perm.CORE_PERSON_CREATE))
         except _LineError as exc:
             report.lines.append(Line(number, False, str(exc)))
             continue

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DataError, IntegrityError, close_old_connections, transaction
 
 from .models import GateDecision
 
@@ -59,10 +59,26 @@ def _row(line: bytes) -> GateDecision | None:
 
 
 def _store(lines: list[bytes]) -> int:
+    """Insert a batch; if the database refuses it, line by line, so that one bad line (logged and
+    set aside) never holds back the others. A database that is away raises: retried later."""
     rows = [row for row in map(_row, lines) if row is not None]
-    if rows:
-        GateDecision.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    return len(rows)
+    if not rows:
+        return 0
+    try:
+        with transaction.atomic():
+            GateDecision.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        return len(rows)
+    except (DataError, IntegrityError):
+        pass
+    stored = 0
+    for row in rows:
+        try:
+            with transaction.atomic():
+                GateDecision.objects.bulk_create([row], ignore_conflicts=True)
+            stored += 1
+        except (DataError, IntegrityError):
+            log.error("decision journal: line refused by the database, set aside: %s", row.uid)
+    return stored
 
 
 def _complete_lines(path: Path, offset: int) -> tuple[list[bytes], int]:
@@ -90,10 +106,13 @@ class Journal:
         self._open_segment()
 
     def _open_segment(self) -> None:
+        """A new file, locked before it gets the name `replay()` looks for."""
         self.segment = secrets.token_hex(6)
         self.path = self.directory / f"decisions-{self.segment}.jsonl"
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fresh = self.directory / f".fresh-{self.segment}"
+        self._fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(fresh, self.path)
         self._seq = 0
         self._written = 0
         self._stored = 0
@@ -121,6 +140,12 @@ class Journal:
                     atexit.register(self.close)
 
     def _run(self) -> None:
+        try:  # what earlier processes left: here, not in a gate's request
+            replayed = replay()
+            if replayed:
+                log.warning("decision journal: %s decisions replayed from earlier runs", replayed)
+        except Exception:
+            log.exception("decision journal: replay failed; retried at the next start")
         while True:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
@@ -136,6 +161,7 @@ class Journal:
     def flush(self) -> int:
         """Copy every whole line not yet stored into the database; returns how many."""
         with self._flush_lock:
+            os.fsync(self._fd)  # on disk, whether or not the database answers
             total = 0
             while True:
                 lines, offset = _complete_lines(self.path, self._stored)
@@ -143,7 +169,6 @@ class Journal:
                     break
                 for start in range(0, len(lines), BATCH):
                     total += _store(lines[start : start + BATCH])
-                os.fsync(self._fd)
                 self._stored = offset
             if self._stored >= SEGMENT_BYTES:
                 self._rotate()
@@ -192,7 +217,7 @@ def replay(directory: Path | None = None) -> int:
             lines, _offset = _complete_lines(path, 0)
             for start in range(0, len(lines), BATCH):
                 total += _store(lines[start : start + BATCH])
-            path.unlink()
+            path.unlink()  # every line is stored, or set aside and logged
         finally:
             os.close(fd)
     return total
@@ -203,16 +228,11 @@ _journal_lock = threading.Lock()
 
 
 def journal() -> Journal:
-    """This process's journal; the first call also replays what earlier processes left."""
+    """This process's journal; its writer thread first replays what earlier processes left."""
     global _journal
     if _journal is None:
         with _journal_lock:
             if _journal is None:
-                replayed = replay()
-                if replayed:
-                    log.warning(
-                        "decision journal: %s decisions replayed from earlier runs", replayed
-                    )
                 _journal = Journal()
     return _journal
 

@@ -210,7 +210,7 @@ class GateDecision(models.Model):
     gate = models.ForeignKey(Gate, null=True, on_delete=models.SET_NULL, related_name="+")
     gate_code = models.CharField(max_length=40)
     credential_kind = models.CharField(max_length=10)
-    credential = models.CharField(max_length=40)
+    credential = models.CharField(max_length=255)
     person = models.ForeignKey(
         Person, null=True, on_delete=models.SET_NULL, related_name="gate_decisions"
     )

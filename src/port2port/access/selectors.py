@@ -214,12 +214,12 @@ def devices_for(viewer: Any) -> QuerySet:
     return [d for d in devices if may_change(viewer, d.gate.port, d.gate.facility)]
 
 
-def group_rights_of(person: Person) -> list:
-    """The rights a person holds through their groups."""
+def group_rights_of(person: Person, viewer: Any) -> list:
+    """The rights a person holds through the groups the viewer may see."""
     from .models import AccessRight
 
     return list(
-        AccessRight.objects.filter(group__members=person).select_related(
-            "zone", "schedule", "group"
-        )
+        AccessRight.objects.filter(
+            group__members=person, group__in=groups_visible_to(viewer)
+        ).select_related("zone", "schedule", "group")
     )

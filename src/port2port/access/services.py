@@ -11,7 +11,8 @@ import io
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -386,10 +387,13 @@ def _gate_snapshot(actor: Any, gate_code: str) -> engine.Snapshot:
 
 
 def gate_allow_list(*, actor: Any, gate_code: str, hours: int = 12) -> dict:
-    """The signed offline allow-list of a gate for the next `hours` (at most 72)."""
+    """The signed offline allow-list of a gate for the next `hours` (at most 72): for the gate's
+    own device only, keyed with its token."""
     from . import allowlist
 
     gate_code = (gate_code or "").strip()
+    if not isinstance(actor, GateDevicePrincipal):
+        raise Forbidden(_("only the gate's own device fetches its allow-list"))
     snap = _gate_snapshot(actor, gate_code)
     if gate_code not in snap.gates:
         raise NotFound(
@@ -399,8 +403,24 @@ def gate_allow_list(*, actor: Any, gate_code: str, hours: int = 12) -> dict:
         raise Invalid(
             _("an allow-list covers 1 to %(n)s hours") % {"n": allowlist.MAX_HOURS}, field="hours"
         )
-    payload = allowlist.build(snap, gate_code, timezone.localtime(timezone.now()), hours)
+    payload = allowlist.build(snap, gate_code, timezone.localtime(timezone.now()), hours, actor.key)
     return allowlist.sign(payload)
+
+
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def _decision_time(at: datetime | None) -> datetime:
+    """Now, or a given time (a gate replaying what it decided offline, the desk asking about the
+    past); a time without an offset is the port's local time. Not in the future: a passage
+    there would mislead anti-passback."""
+    if at is None:
+        return timezone.localtime()
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)
+    if at > timezone.now() + FUTURE_SKEW:
+        raise Invalid(_("a decision time cannot be in the future"), field="at")
+    return timezone.localtime(at)
 
 
 def gate_decide(
@@ -419,7 +439,7 @@ def gate_decide(
     if direction not in engine.DIRECTIONS:
         raise Invalid(_("direction is in or out"), field="direction")
     credential = normalise_credential(kind, value)
-    at = timezone.localtime(at or timezone.now())
+    at = _decision_time(at)
     decision = engine.decide(snap, gate_code, kind, credential, direction, at, store.presence)
     entry = {
         "gate_id": decision.gate_id,
@@ -498,6 +518,7 @@ class GateDevicePrincipal:
     device_id: Any
     gate_code: str
     prefix: str
+    key: str = field(default="", repr=False)  # the token's SHA-256: keys its allow-list
 
     is_authenticated = True
     is_active = True
@@ -533,7 +554,14 @@ def device_issue(*, actor: Any, gate, name: str) -> tuple[GateDevice, str]:
     device = GateDevice.objects.create(
         gate=gate, name=name, prefix=prefix, token_hash=_device_hash(secret)
     )
-    audit.record(actor, "access.device.issued", device, details={"gate": gate.code, "name": name})
+    _device_unknown.pop(device.token_hash, None)
+    audit.record(
+        actor,
+        "access.device.issued",
+        device,
+        organisation=gate.facility.operator_id if gate.facility_id else None,
+        details={"gate": gate.code, "name": name},
+    )
     return device, secret
 
 
@@ -543,12 +571,20 @@ def device_revoke(*, actor: Any, device: GateDevice) -> GateDevice:
     if device.revoked_at is None:
         device.revoked_at = timezone.now()
         device.save(update_fields=["revoked_at"])
-        audit.record(actor, "access.device.revoked", device, details={"gate": device.gate.code})
+        audit.record(
+            actor,
+            "access.device.revoked",
+            device,
+            organisation=device.gate.facility.operator_id if device.gate.facility_id else None,
+            details={"gate": device.gate.code},
+        )
     _device_cache.pop(device.token_hash, None)
     return device
 
 
 _device_cache: dict = {}  # token hash -> (principal, checked at): known devices only
+_device_unknown: OrderedDict = OrderedDict()  # token hash -> refused at, the newest last
+DEVICE_UNKNOWN_MAX = 10_000
 
 
 def device_authenticate(secret: str) -> GateDevicePrincipal:
@@ -562,6 +598,9 @@ def device_authenticate(secret: str) -> GateDevicePrincipal:
         )
     digest = _device_hash(secret)
     now = time.monotonic()
+    refused = _device_unknown.get(digest)
+    if refused is not None and now - refused < DEVICE_CACHE_SECONDS:
+        raise NotAuthenticated(_("unknown or revoked device token"), field="authorization")
     cached = _device_cache.get(digest)
     if cached is None or now - cached[1] > DEVICE_CACHE_SECONDS:
         device = (
@@ -569,10 +608,17 @@ def device_authenticate(secret: str) -> GateDevicePrincipal:
             .filter(token_hash=digest, revoked_at__isnull=True)
             .first()
         )
-        if device is None:  # not cached: random tokens must not fill the memory
+        if device is None:  # remembered a while, in a bounded table: floods cost no queries
             _device_cache.pop(digest, None)
+            _device_unknown[digest] = now
+            _device_unknown.move_to_end(digest)
+            while len(_device_unknown) > DEVICE_UNKNOWN_MAX:
+                _device_unknown.popitem(last=False)
             raise NotAuthenticated(_("unknown or revoked device token"), field="authorization")
-        cached = (GateDevicePrincipal(device.pk, device.gate.code, device.prefix), now)
+        cached = (
+            GateDevicePrincipal(device.pk, device.gate.code, device.prefix, device.token_hash),
+            now,
+        )
         _device_cache[digest] = cached
     return cached[0]
 
@@ -647,7 +693,7 @@ def _checked_photo(upload):
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
             kind = image.format
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         raise Invalid(_("the photo is not a JPEG or PNG image"), field="photo") from exc
     if kind not in {"JPEG", "PNG"}:
         raise Invalid(_("the photo is not a JPEG or PNG image"), field="photo")
@@ -698,9 +744,13 @@ def group_create(*, actor: Any, organisation, name: str, kind: str = AccessGroup
 
 @transaction.atomic
 def group_member_add(*, actor: Any, group: AccessGroup, person: Person) -> None:
+    from port2port.core.selectors import people_visible_to
+
     require(actor, Perm.ACCESS_CREDENTIAL_MANAGE, on=group.organisation_id)
     if group.kind == AccessGroup.Kind.STAFF and person.organisation_id != group.organisation_id:
         raise Invalid(_("a staff group holds the organisation's own staff"), field="person")
+    if not people_visible_to(actor).filter(pk=person.pk).exists():
+        raise Invalid(_("this person is not one you may add"), field="person")
     group.members.add(person)
     change_record(person.pk)
     audit.record(
@@ -821,14 +871,24 @@ def _visitor_fields(row: dict, policy: VisitorPolicy) -> dict:
             raise Invalid(
                 _("no badge has the number “%(value)s”") % {"value": number}, field="visitors"
             )
-        fields.update(badge_number=number, person=badge.person)
+        # the desk sees who holds the badge, not the names the announcer typed
+        fields.update(
+            badge_number=number,
+            person=badge.person,
+            given_name=badge.person.given_name,
+            family_name=badge.person.family_name,
+        )
     elif mode == Visitor.Mode.VERIFIED:
         try:
             number = normalise_national_number(row.get("national_number") or "")
         except ValidationError as exc:
             raise Invalid(exc.messages[0], field="visitors") from exc
-        identity = Identity.objects.filter(national_number=number).first()
+        identity = Identity.objects.select_related("person").filter(national_number=number).first()
         fields.update(national_number=number, person=identity.person if identity else None)
+        if identity is not None:  # a known person: their registered names
+            fields.update(
+                given_name=identity.person.given_name, family_name=identity.person.family_name
+            )
     elif not policy.accepts_unverified:
         raise Invalid(
             _("this terminal does not accept visitors with an unverified identity"),
@@ -870,7 +930,12 @@ def visit_announce(
         raise Invalid(_("give the purpose of the visit"), field="purpose")
     if not (vessel or "").strip() and not (location or "").strip():
         raise Invalid(_("name the vessel or the location visited"), field="vessel")
-    if starts_at is None or ends_at is None or ends_at <= starts_at:
+    if starts_at is None or ends_at is None:
+        raise Invalid(_("the visit must end after it starts"), field="ends_at")
+    starts_at, ends_at = (
+        t if timezone.is_aware(t) else timezone.make_aware(t) for t in (starts_at, ends_at)
+    )
+    if ends_at <= starts_at:
         raise Invalid(_("the visit must end after it starts"), field="ends_at")
     if ends_at - starts_at > timedelta(days=7):
         raise Invalid(_("announce a visit of at most 7 days"), field="ends_at")
@@ -908,6 +973,9 @@ def _ban_check(visitor: Visitor, *, basis: str) -> str:
     """Look the visitor up in the port-ban register and add the result to its history."""
     today = timezone.localdate()
     person = visitor.person
+    if person is None and visitor.national_number:
+        match = Identity.objects.filter(national_number=visitor.national_number).first()
+        person = match.person if match else None
     if person is None and visitor.birth_date:
         match = Identity.objects.filter(
             birth_date=visitor.birth_date,
@@ -991,7 +1059,10 @@ def visitor_check_in(*, actor: Any, visitor: Visitor) -> Visitor:
     if _ban_check(visitor, basis="check-in") == Visitor.BanState.BANNED:
         raise Conflict(_("this visitor is banned from the ports"), field="status")
     person = visitor.person
-    if person is None:
+    if person is None and visitor.national_number:  # registered meanwhile, or by an earlier visit
+        known = Identity.objects.filter(national_number=visitor.national_number).first()
+        person = known.person if known else None
+    if person is None:  # a first visit: the visitor becomes a person of the announcer
         person = Person.objects.create(
             organisation=visit.announcer,
             given_name=visitor.given_name,
@@ -1005,7 +1076,14 @@ def visitor_check_in(*, actor: Any, visitor: Visitor) -> Visitor:
             nationality=visitor.nationality,
             national_number=visitor.national_number or None,
         )
-        visitor.person = person
+        audit.record(
+            actor,
+            "core.person.created",
+            person,
+            organisation=visit.announcer_id,
+            details={"why": "visitor check-in", "visitor": str(visitor.pk)},
+        )
+    visitor.person = person
     AccessRight.objects.create(
         person=person, zone=visit.zone, valid_from=now, valid_until=visit.ends_at, visitor=visitor
     )

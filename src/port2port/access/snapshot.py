@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from port2port.sites.models import Area, Gate, Zone
@@ -28,6 +30,10 @@ from .models import (
 )
 
 POLL_SECONDS = 1.0
+MISSING_SECONDS = 60.0  # how long a skipped change-feed number is waited for
+PASSAGE_LOOKBACK = 2000  # decision-log rows read again at each poll (other workers' late commits)
+
+log = logging.getLogger(__name__)
 
 
 def _minutes(text: str) -> int:
@@ -45,46 +51,51 @@ def schedule_windows(schedule: Schedule) -> ScheduleWindows:
 
 
 def _load_map(snap: Snapshot) -> None:
+    """(Re)load the map, schedules, group rights and pending visitors. Each table is built aside
+    and then swapped in whole: a decision running meanwhile never sees a half-filled one."""
     parents = dict(Zone.objects.values_list("pk", "parent_id"))
-    snap.zone_chain = {}
+    zone_chain = {}
     for zone_id in parents:
         chain, node, seen = [], zone_id, set()
         while node is not None and node not in seen:
             chain.append(node)
             seen.add(node)
             node = parents.get(node)
-        snap.zone_chain[zone_id] = tuple(chain)
-    snap.critical = set(Zone.objects.filter(critical=True).values_list("pk", flat=True))
+        zone_chain[zone_id] = tuple(chain)
+    critical = set(Zone.objects.filter(critical=True).values_list("pk", flat=True))
     leads = defaultdict(list)
     for gate_id, zone_id in Gate.leads_into.through.objects.values_list("gate_id", "zone_id"):
         leads[gate_id].append(zone_id)
-    snap.gates = {
+    gates = {
         code: (pk, tuple(leads[pk]), kind, area, port)
         for pk, code, kind, area, port in Gate.objects.values_list(
             "pk", "code", "kind", "facility__area_id", "port_id"
         )
     }
-    snap.areas = {
+    areas = {
         pk: (mode, minutes * 60)
         for pk, mode, minutes in Area.objects.exclude(anti_passback="off").values_list(
             "pk", "anti_passback", "presence_timeout"
         )
     }
-    snap.schedules = {s.pk: schedule_windows(s) for s in Schedule.objects.all()}
+    schedules = {s.pk: schedule_windows(s) for s in Schedule.objects.all()}
     group_rights: dict = defaultdict(lambda: defaultdict(list))
     fields = ("group_id", "zone_id", "effect", "schedule_id", "valid_from", "valid_until")
     for gid, zone, effect, schedule, valid_from, valid_until in AccessRight.objects.filter(
         group__isnull=False
     ).values_list(*fields):
         group_rights[gid][zone].append((effect, schedule, valid_from, valid_until))
+    pending = _read_pending()
+    # the zone tables first, then what refers to them
+    snap.zone_chain, snap.critical, snap.schedules = zone_chain, critical, schedules
     snap.group_rights = {
         gid: {zone: tuple(rules) for zone, rules in zones.items()}
         for gid, zones in group_rights.items()
     }
-    _load_pending(snap)
+    snap.areas, snap.pending, snap.gates = areas, pending, gates
 
 
-def _load_pending(snap: Snapshot) -> None:
+def _read_pending() -> dict:
     """Credentials of visitors announced (or rejected) but not approved, for VISITOR_NOT_APPROVED."""
     pending = defaultdict(list)
     since = timezone.now() - timedelta(days=1)
@@ -98,49 +109,42 @@ def _load_pending(snap: Snapshot) -> None:
         for key in (("badge", badge), ("plate", plate), ("person", pid)):
             if key[1]:
                 pending[key].append(span)
-    snap.pending = {key: tuple(spans) for key, spans in pending.items()}
+    return {key: tuple(spans) for key, spans in pending.items()}
 
 
-def _load_people(snap: Snapshot, person_ids=None) -> None:
-    """(Re)load what belongs to people: all of it, or only `person_ids`."""
+def _read_people(person_ids=None) -> dict:
+    """What belongs to people, read from the database: all of it, or only `person_ids`."""
 
     def scoped(queryset):
         return queryset if person_ids is None else queryset.filter(person_id__in=person_ids)
 
-    if person_ids is not None:  # forget these people, through the index: no scan of the rest
-        for pid in person_ids:
-            for mapping in (snap.bans, snap.verifications, snap.rights, snap.groups_of):
-                mapping.pop(pid, None)
-            for kind, number in snap.numbers_of.pop(pid, ()):
-                {"badge": snap.badges, "plate": snap.plates, "identity": snap.identities}[kind].pop(
-                    number, None
-                )
+    badges, plates, identities, numbers_of = {}, {}, {}, defaultdict(list)
     for number, pid, state, until in scoped(Badge.objects.all()).values_list(
         "number", "person_id", "state", "valid_until"
     ):
-        snap.badges[number] = (pid, state, until)
-        snap.numbers_of.setdefault(pid, []).append(("badge", number))
+        badges[number] = (pid, state, until)
+        numbers_of[pid].append(("badge", number))
     for number, pid, until in scoped(Plate.objects.all()).values_list(
         "number", "person_id", "valid_until"
     ):
-        snap.plates[number] = (pid, until)
-        snap.numbers_of.setdefault(pid, []).append(("plate", number))
+        plates[number] = (pid, until)
+        numbers_of[pid].append(("plate", number))
     for subject, pid in scoped(Identity.objects.filter(oidc_subject__isnull=False)).values_list(
         "oidc_subject", "person_id"
     ):
-        snap.identities[subject] = pid
-        snap.numbers_of.setdefault(pid, []).append(("identity", subject))
+        identities[subject] = pid
+        numbers_of[pid].append(("identity", subject))
     bans = defaultdict(list)
     for pid, start, end in scoped(PortBan.objects.all()).values_list(
         "person_id", "starts_on", "ends_on"
     ):
         bans[pid].append((start, end))
-    snap.bans.update({pid: tuple(v) for pid, v in bans.items()})
+    verifications: dict = {}
     for pid, until in scoped(
         Verification.objects.filter(status=Verification.Status.POSITIVE)
     ).values_list("person_id", "valid_until"):
-        latest = snap.verifications.get(pid, (True, None))[1]
-        snap.verifications[pid] = (
+        latest = verifications.get(pid, (True, None))[1]
+        verifications[pid] = (
             True,
             until if latest is None or (until is not None and until > latest) else latest,
         )
@@ -149,15 +153,56 @@ def _load_people(snap: Snapshot, person_ids=None) -> None:
         "person_id", "accessgroup_id"
     ):
         groups[pid].append(gid)
-    snap.groups_of.update({pid: tuple(gids) for pid, gids in groups.items()})
     rights: dict = defaultdict(lambda: defaultdict(list))
     fields = ("person_id", "zone_id", "effect", "schedule_id", "valid_from", "valid_until")
     for pid, zone, effect, schedule, valid_from, valid_until in scoped(
         AccessRight.objects.filter(person__isnull=False)
     ).values_list(*fields):
         rights[pid][zone].append((effect, schedule, valid_from, valid_until))
-    for pid, zones in rights.items():
-        snap.rights[pid] = {zone: tuple(rules) for zone, rules in zones.items()}
+    return {
+        "badges": badges,
+        "plates": plates,
+        "identities": identities,
+        "numbers_of": dict(numbers_of),
+        "bans": {pid: tuple(v) for pid, v in bans.items()},
+        "verifications": verifications,
+        "groups_of": {pid: tuple(gids) for pid, gids in groups.items()},
+        "rights": {
+            pid: {zone: tuple(rules) for zone, rules in zones.items()}
+            for pid, zones in rights.items()
+        },
+    }
+
+
+PER_PERSON = ("bans", "verifications", "rights", "groups_of")
+
+
+def _load_people(snap: Snapshot, person_ids=None) -> None:
+    """(Re)load what belongs to people: all of it, or only `person_ids`. Everything is read
+    first; only then are these people's entries replaced, one person at a time."""
+    fresh = _read_people(person_ids)
+    if person_ids is None:
+        for name, table in fresh.items():
+            setattr(snap, name, table)
+        return
+    by_kind = {"badge": snap.badges, "plate": snap.plates, "identity": snap.identities}
+    for pid in person_ids:
+        for kind, number in snap.numbers_of.get(pid, ()):
+            if (kind, number) not in fresh["numbers_of"].get(pid, ()):
+                by_kind[kind].pop(number, None)
+        for kind, number in fresh["numbers_of"].get(pid, ()):
+            table = fresh[{"badge": "badges", "plate": "plates", "identity": "identities"}[kind]]
+            by_kind[kind][number] = table[number]
+        for name in PER_PERSON:
+            value = fresh[name].get(pid)
+            if value is None:
+                getattr(snap, name).pop(pid, None)
+            else:
+                getattr(snap, name)[pid] = value
+        if pid in fresh["numbers_of"]:
+            snap.numbers_of[pid] = fresh["numbers_of"][pid]
+        else:
+            snap.numbers_of.pop(pid, None)
 
 
 def build_snapshot() -> tuple[Snapshot, int]:
@@ -193,6 +238,7 @@ class SnapshotStore:
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
         self._seq = 0
+        self._missing: dict = {}  # change-feed numbers not seen yet -> when first missed
         self._checked = 0.0
         self.presence: dict = {}
         self._passage_id = 0
@@ -200,7 +246,17 @@ class SnapshotStore:
     def reset(self) -> None:
         with self._lock:
             self._snap, self._seq, self._checked = None, 0, 0.0
+            self._missing = {}
             self.presence, self._passage_id = {}, 0
+
+    def _note_gaps(self, seen: set, below: int, now: float) -> None:
+        """Numbers under the newest seen that did not come: a transaction that took its number
+        earlier may commit later, so they are asked for again until MISSING_SECONDS pass."""
+        for seq in range(below + 1, max(seen, default=below)):
+            if seq not in seen and seq not in self._missing:
+                self._missing[seq] = now
+        for seq in [s for s, t in self._missing.items() if now - t > MISSING_SECONDS]:
+            del self._missing[seq]
 
     def note_passage(self, person_id, gate_code: str, direction: str, at) -> None:
         """Remember a granted passage through a gate of an anti-passback area."""
@@ -226,9 +282,10 @@ class SnapshotStore:
         if first:
             longest = max(timeout for _mode, timeout in snap.areas.values())
             since_at = timezone.now() - timedelta(seconds=longest)
-        for row_id, pid, gate_code, direction, at in _passages(self._passage_id, since_at):
+        since_id = max(0, self._passage_id - PASSAGE_LOOKBACK)  # late commits of other workers
+        for row_id, pid, gate_code, direction, at in _passages(since_id, since_at):
             self.note_passage(pid, gate_code, direction, at)
-            self._passage_id = row_id
+            self._passage_id = max(self._passage_id, row_id)
 
     def get(self, *, force_check: bool = False) -> Snapshot:
         now = time.monotonic()
@@ -237,22 +294,42 @@ class SnapshotStore:
         with self._lock:
             if self._snap is None:
                 self._snap, self._seq = build_snapshot()
+                recent = set(
+                    AccessChange.objects.filter(seq__gt=self._seq - 1000).values_list(
+                        "seq", flat=True
+                    )
+                )
+                self._note_gaps(recent | {self._seq + 1}, max(0, self._seq - 1000), now)
                 self._load_passages(first=True)
             else:
-                changes = list(
-                    AccessChange.objects.filter(seq__gt=self._seq).values_list("seq", "person_id")
-                )
-                if changes:
-                    people = {pid for _, pid in changes}
-                    if None in people:  # the map itself changed (zones, gates, schedules)
-                        _load_map(self._snap)
-                        people.discard(None)
-                    if people:
-                        _load_people(self._snap, people)
-                    self._seq = max(seq for seq, _ in changes)
-                self._load_passages(first=False)
+                try:
+                    self._apply_changes(now)
+                    self._load_passages(first=False)
+                except DatabaseError:  # the database is away: keep deciding on what we have
+                    log.warning("access snapshot: change feed unreachable; retrying", exc_info=True)
             self._checked = now
             return self._snap
+
+    def _apply_changes(self, now: float) -> None:
+        wanted = Q(seq__gt=self._seq)
+        if self._missing:
+            wanted |= Q(seq__in=list(self._missing))
+        changes = list(AccessChange.objects.filter(wanted).values_list("seq", "person_id"))
+        if not changes:
+            self._note_gaps(set(), self._seq, now)
+            return
+        seen = {seq for seq, _ in changes}
+        for seq in seen:
+            self._missing.pop(seq, None)
+        people = {pid for _, pid in changes}
+        if None in people:  # the map itself changed (zones, gates, schedules, visitors)
+            _load_map(self._snap)
+            people.discard(None)
+        if people:
+            _load_people(self._snap, people)
+        newest = max(seen | {self._seq})
+        self._note_gaps(seen | {newest + 1}, self._seq, now)
+        self._seq = newest
 
 
 store = SnapshotStore()

@@ -142,9 +142,9 @@ def _person_context(request, person, **forms):
         "identity": identity,
         "can_edit_identity": reach(viewer, Perm.CORE_PERSON_CHANGE).covers(person.organisation_id),
         "extracts": CriminalRecordExtract.objects.filter(person=person) if can_manage else [],
-        "groups": person.access_groups.all(),
-        "group_rights": selectors.group_rights_of(person),
-        "visits": person.visits.select_related("visit", "visit__facility")[:10],
+        "groups": selectors.groups_visible_to(viewer).filter(members=person),
+        "group_rights": selectors.group_rights_of(person, viewer),
+        "visits": selectors.visitors_visible_to(viewer).filter(person=person)[:10],
         "identity_form": IdentityForm(
             initial={
                 "birth_date": identity.birth_date,
@@ -241,7 +241,10 @@ def person_photo_view(request, person_id):
     identity = Identity.objects.filter(person=person).first()
     if identity is None or not identity.photo:
         raise Http404
-    response = FileResponse(identity.photo.open("rb"))
+    try:
+        response = FileResponse(identity.photo.open("rb"))
+    except FileNotFoundError as exc:
+        raise Http404 from exc
     response["Cache-Control"] = "private, no-store"
     response["Content-Type"] = "image/png" if identity.photo.name.endswith(".png") else "image/jpeg"
     return response
