@@ -237,6 +237,11 @@ def journal() -> Journal:
     return _journal
 
 
+def own_segment() -> str:
+    """The id prefix of this process's journal lines ("" before its first decision)."""
+    return _journal.segment if _journal is not None else ""
+
+
 def flush() -> None:
     """Make every decision answered so far readable in the log (the desk before it reads)."""
     if _journal is not None:

@@ -31,7 +31,9 @@ from .models import (
 
 POLL_SECONDS = 1.0
 MISSING_SECONDS = 60.0  # how long a skipped change-feed number is waited for
-PASSAGE_LOOKBACK = 2000  # decision-log rows read again at each poll (other workers' late commits)
+# Decision-log rows read again at each poll: another worker's batch may commit after a later one
+# (a journal flush holds a few hundred rows at most).
+PASSAGE_LOOKBACK = 500
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +223,14 @@ def change_record(person_id=None) -> None:
 
 
 def _passages(since_id: int = 0, since_at=None):
-    """Granted passages of known people from the decision log (every node writes it)."""
+    """Granted passages of known people from the decision log (every node writes it), but this
+    process's own: it noted them when it decided."""
+    from .journal import own_segment
+
     rows = GateDecision.objects.filter(granted=True, person__isnull=False, id__gt=since_id)
+    mine = own_segment()
+    if mine:
+        rows = rows.exclude(uid__startswith=f"{mine}-")
     if since_at is not None:
         rows = rows.filter(at__gte=since_at)
     return rows.order_by("id").values_list("id", "person_id", "gate_code", "direction", "at")
@@ -240,13 +248,14 @@ class SnapshotStore:
         self._seq = 0
         self._missing: dict = {}  # change-feed numbers not seen yet -> when first missed
         self._checked = 0.0
+        self._follower: threading.Thread | None = None
         self.presence: dict = {}
         self._passage_id = 0
 
     def reset(self) -> None:
         with self._lock:
             self._snap, self._seq, self._checked = None, 0, 0.0
-            self._missing = {}
+            self._missing, self._follower = {}, None
             self.presence, self._passage_id = {}, 0
 
     def _note_gaps(self, seen: set, below: int, now: float) -> None:
@@ -289,8 +298,9 @@ class SnapshotStore:
 
     def get(self, *, force_check: bool = False) -> Snapshot:
         now = time.monotonic()
-        if self._snap is not None and not force_check and now - self._checked < POLL_SECONDS:
-            return self._snap
+        fresh = self._follower is not None or now - self._checked < POLL_SECONDS
+        if self._snap is not None and not force_check and fresh:
+            return self._snap  # kept current by the follower thread, or fresh enough
         with self._lock:
             if self._snap is None:
                 self._snap, self._seq = build_snapshot()
@@ -301,6 +311,8 @@ class SnapshotStore:
                 )
                 self._note_gaps(recent | {self._seq + 1}, max(0, self._seq - 1000), now)
                 self._load_passages(first=True)
+                if POLL_SECONDS > 0 and self._follower is None:
+                    self._follow()
             else:
                 try:
                     self._apply_changes(now)
@@ -309,6 +321,23 @@ class SnapshotStore:
                     log.warning("access snapshot: change feed unreachable; retrying", exc_info=True)
             self._checked = now
             return self._snap
+
+    def _follow(self) -> None:
+        """Poll the change feed in a thread of its own, so that no gate request waits for it."""
+        from django.db import close_old_connections
+
+        def run() -> None:
+            while self._follower is not None:
+                time.sleep(POLL_SECONDS)
+                try:
+                    self.get(force_check=True)
+                except Exception:
+                    log.exception("access snapshot: refresh failed; retrying")
+                finally:
+                    close_old_connections()
+
+        self._follower = threading.Thread(target=run, name="access-snapshot", daemon=True)
+        self._follower.start()
 
     def _apply_changes(self, now: float) -> None:
         wanted = Q(seq__gt=self._seq)
