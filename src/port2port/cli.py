@@ -60,6 +60,12 @@ def _print_logins() -> None:
         print(f"{row['username']:<20} {row['role']:<56} {row['totp'] or '-'}")
     print("\nAccounts with a TOTP key ask for a code: add the key to an authenticator app,")
     print("or print the current code with: .venv/bin/port2port demo-code USERNAME")
+    from port2port.reporting.demo import demo_receipts
+
+    receipts = demo_receipts()
+    if receipts:
+        print("\nAnonymous reporting: report at /report/; receipts of the demo reports, to follow")
+        print("them up at /report/follow-up/: " + ", ".join(f"{s} {r}" for s, r in receipts))
 
 
 def cmd_demo(args) -> int:
@@ -302,6 +308,17 @@ def cmd_access_decide(args) -> int:
     return 0
 
 
+def cmd_reports_retention(args) -> int:
+    _django()
+    from port2port.reporting.services import retention_run
+
+    result = retention_run()
+    print(
+        f"{result['warned']} reports announced for deletion in 72 hours, {result['deleted']} deleted"
+    )
+    return 0
+
+
 def cmd_access_device(args) -> int:
     _django()
     from port2port.access.services import device_issue
@@ -505,6 +522,13 @@ def parser() -> argparse.ArgumentParser:
         "replay-journal",
         help="store the decisions a stopped or killed process left in its journal",
     ).set_defaults(func=cmd_access_replay)
+    reports = sub.add_parser("reports", help="anonymous reporting").add_subparsers(
+        dest="reports_command", required=True
+    )
+    reports.add_parser(
+        "retention",
+        help="warn teams 72 hours ahead and delete reports past their channel's period (run hourly)",
+    ).set_defaults(func=cmd_reports_retention)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "port2port.sharing",
     "port2port.sites",
     "port2port.access",
+    "port2port.reporting",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +224,15 @@ PORT2PORT_DEMO_PASSWORD = os.environ.get("PORT2PORT_DEMO_PASSWORD", "")
 ACCESS_DECISION_LOG = os.environ.get("ACCESS_DECISION_LOG", "journal")
 ACCESS_JOURNAL_DIR = Path(os.environ.get("ACCESS_JOURNAL_DIR", VAR_DIR / "journal"))
 ACCESS_SIGNING_KEY = os.environ.get("ACCESS_SIGNING_KEY", "")
+
+# Anonymous reporting: REPORTING_KEY (base64 of 32 random bytes) wraps the triage teams' private
+# keys; it is never stored in the database (default: var/reporting.key, created once, mode 600).
+# REPORTING_POW_BITS: the proof of work a reporter's browser does before a report is accepted.
+REPORTING_KEY = os.environ.get("REPORTING_KEY", "")
+REPORTING_POW_BITS = int(os.environ.get("REPORTING_POW_BITS", "16"))
+# A report's attachments (5 of at most 10 MB) stay in memory until they are encrypted: never in a
+# temporary file in clear.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 52 * 1024 * 1024
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500

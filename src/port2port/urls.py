@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from .core.apibase import build_api
+from .reporting.urls import public_urlpatterns as report_urlpatterns
 from .sharing.urls import public_urlpatterns
 
 api = build_api()
@@ -10,6 +11,8 @@ urlpatterns = [
     path("sharing/", include("port2port.sharing.urls")),
     path("sites/", include("port2port.sites.urls")),
     path("access/", include("port2port.access.urls")),
+    path("reporting/", include("port2port.reporting.urls")),
+    path("report/", include((report_urlpatterns, "report"))),
     path("", include((public_urlpatterns, "public"))),
     path("", include("port2port.core.urls")),
 ]

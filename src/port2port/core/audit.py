@@ -61,6 +61,10 @@ def _digest(record: AuditRecord) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _hour(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 def record(
     actor: Any,
     action: str,
@@ -68,8 +72,10 @@ def record(
     *,
     organisation: Any = None,
     details: dict | None = None,
+    coarse: bool = False,
 ) -> AuditRecord:
-    """Append one record. Call it inside the service's transaction so both land or neither."""
+    """Append one record. Call it inside the service's transaction so both land or neither.
+    `coarse`: the hour only, for what an anonymous reporter did (nothing finer may be kept)."""
     with transaction.atomic():
         head = AuditHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
@@ -81,7 +87,7 @@ def record(
         )
         entry = AuditRecord(
             seq=head.seq + 1,
-            at=timezone.now(),
+            at=_hour(timezone.now()) if coarse else timezone.now(),
             actor=user,
             actor_label=label[:200],
             action=action,

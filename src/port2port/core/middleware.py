@@ -9,7 +9,7 @@ from django.utils import translation
 SECOND_FACTOR_SESSION_KEY = "p2p_second_factor"
 
 # Paths a signed-in user may reach before passing the second factor (enrolment, logout, i18n).
-_OPEN_PREFIXES = ("/login", "/logout", "/i18n/", "/static/", "/api/", "/public/")
+_OPEN_PREFIXES = ("/login", "/logout", "/i18n/", "/static/", "/api/", "/public/", "/report/")
 
 
 class SecondFactorMiddleware:

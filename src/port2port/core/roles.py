@@ -32,6 +32,9 @@ class Perm(StrEnum):
     CORE_TOKEN_VIEW = "core:token:view"
     CORE_USER_CHANGE = "core:user:change"
     CORE_USER_VIEW = "core:user:view"
+    REPORTING_CHANNEL_MANAGE = "reporting:channel:manage"
+    REPORTING_REPORT_TRIAGE = "reporting:report:triage"
+    REPORTING_STATS_VIEW = "reporting:stats:view"
     SHARING_CIRCLE_CREATE = "sharing:circle:create"
     SHARING_ITEM_CREATE = "sharing:item:create"
     SHARING_ITEM_EXPORT = "sharing:item:export"
@@ -89,10 +92,16 @@ _ACCESS_DESK = {Perm.ACCESS_DECISION_VIEW, Perm.ACCESS_GATE_DECIDE, Perm.ACCESS_
 _ACCESS_MANAGER = _ACCESS_DESK | {Perm.ACCESS_CREDENTIAL_MANAGE, Perm.ACCESS_VISITOR_ANNOUNCE}
 _SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR | _ACCESS_MANAGER
 
+# Anonymous reporting: police hubs and port security triage the reports of their channels; the
+# port's security officers set up its channels; the platform's security bodies read statistics.
+_REPORT_TRIAGE = {Perm.REPORTING_REPORT_TRIAGE, Perm.REPORTING_STATS_VIEW}
+
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.PLATFORM_ADMIN: frozenset(Perm),
     Role.PORT_SECURITY_OFFICER: frozenset(
-        _SECURITY_LEAD | {Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER}
+        _SECURITY_LEAD
+        | _REPORT_TRIAGE
+        | {Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER, Perm.REPORTING_CHANNEL_MANAGE}
     ),
     Role.PFSO: frozenset(_SECURITY_LEAD | {Perm.SITES_SITE_CHANGE}),
     Role.COMPANY_SECURITY_MANAGER: frozenset(_SECURITY_LEAD),
@@ -103,8 +112,10 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
         | _ACCESS_DESK
         | {Perm.CORE_AUDIT_VIEW, Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER}
     ),
-    Role.LCMB_MEMBER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
-    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR | {Perm.ACCESS_BAN_REGISTER}),
+    Role.LCMB_MEMBER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR | {Perm.REPORTING_STATS_VIEW}),
+    Role.POLICE_LIAISON: frozenset(
+        _STAFF_VIEW | _SHARING_AUTHOR | _REPORT_TRIAGE | {Perm.ACCESS_BAN_REGISTER}
+    ),
     Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
     Role.SECURITY_DESK: frozenset(_STAFF_VIEW | _SHARING_READER | _ACCESS_DESK),
     Role.EMPLOYEE: frozenset(_EVERYONE),
