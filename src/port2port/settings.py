@@ -230,9 +230,10 @@ ACCESS_SIGNING_KEY = os.environ.get("ACCESS_SIGNING_KEY", "")
 # REPORTING_POW_BITS: the proof of work a reporter's browser does before a report is accepted.
 REPORTING_KEY = os.environ.get("REPORTING_KEY", "")
 REPORTING_POW_BITS = int(os.environ.get("REPORTING_POW_BITS", "16"))
-# A report's attachments (5 of at most 10 MB) stay in memory until they are encrypted: never in a
-# temporary file in clear.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 52 * 1024 * 1024
+# Uploads stay in memory (a report's attachments until they are encrypted): never a temporary
+# file in clear; a file over 10 MB is dropped and refused by its size. Limit the request size in
+# the reverse proxy as well (docs/OPERATIONS.md).
+FILE_UPLOAD_HANDLERS = ["port2port.core.uploads.MemoryOnlyUploadHandler"]
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500

@@ -734,3 +734,40 @@ def test_a_tap_on_the_map_fills_in_the_position(line, live_server, phone, settin
     longitude = float(browser.locator("#id_longitude").input_value())
     assert 49.5 < latitude < 52.5 and 2.5 < longitude < 6.5  # Belgium, where the map opens
     assert not problems, problems
+
+
+def test_any_other_address_under_report_is_the_public_page_without_a_cookie(client, db):
+    response = client.get("/report/portwatch/x/y/")
+    assert response.status_code == 404
+    assert not response.cookies
+    assert "csrfmiddlewaretoken" not in response.content.decode()
+
+
+def test_a_file_over_the_limit_never_reaches_the_disk(line, client, tmp_path, monkeypatch):
+    import tempfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from port2port.reporting.models import Report
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from django.core.files import uploadedfile
+
+    on_disk = []
+    original_init = uploadedfile.TemporaryUploadedFile.__init__
+
+    def spy(self, *args, **kwargs):
+        on_disk.append(args)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(uploadedfile.TemporaryUploadedFile, "__init__", spy)
+    page_ = client.get("/report/portwatch/?lang=en")
+    challenge = re.search(r'name="challenge" value="([^"]+)"', page_.content.decode()).group(1)
+    big = SimpleUploadedFile("video.mp4", b"\0\0\0\x18ftypisom" + b"\0" * (11 * 2**20))
+    response = client.post(
+        "/report/portwatch/",
+        {**answers(), "files": [big], "challenge": challenge, "nonce": pow.solve(challenge, 4)},
+    )
+    expected = dutch(("A file is at most %(n)s MB.", {"n": 10}))
+    assert response.status_code == 422 and expected in html.unescape(response.content.decode())
+    assert not on_disk and not list(tmp_path.iterdir()) and not Report.objects.exists()

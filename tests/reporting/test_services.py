@@ -35,11 +35,12 @@ def line(db):
     return {"port": port, "team": team, "channel": channel, "officer": officer}
 
 
-def _submit(channel, what="A drone over the quay", **extra):
+def _submit(channel, what="A drone over the quay", files=(), **extra):
     challenge = pow.challenge_issue(channel.slug)
     return services.report_submit(
         channel=channel,
         data={"category": "drone", "what": what, **extra},
+        files=list(files),
         challenge=challenge,
         nonce=pow.solve(challenge, 4),
     )
@@ -134,3 +135,57 @@ def test_forwarding_seals_the_key_to_the_other_team(line):
     services.report_forward(actor=line["officer"], report=report, team=other)
     assert services.report_open(actor=outsider, report=report).answers["what"] == "about Antwerp"
     assert services.report_open(actor=line["officer"], report=report)  # the hub still reads it
+
+
+def test_platform_admins_do_not_read_reports_of_other_teams(line):
+    from port2port.core.errors import Forbidden
+
+    report = _submit(line["channel"]).report
+    admin = user_in(OrganisationFactory(), Role.PLATFORM_ADMIN)
+    assert not selectors.reports_visible_to(admin).exists()
+    with pytest.raises(Forbidden):
+        services.report_open(actor=admin, report=report)
+
+
+def test_a_malformed_receipt_costs_nobody_a_wait(line):
+    with pytest.raises(NotAuthenticated, match="16 digits"):
+        services.reporter_open("x")
+    with pytest.raises(NotAuthenticated, match="does not match"):  # no wait was started
+        services.reporter_open("1234 5678 1234 5678")
+
+
+def test_questionnaires_with_bad_shapes_are_refused(line):
+    good = {"key": "boat", "type": "text", "label": {"en": "Boat"}}
+    for bad in (
+        {**good, "label": "Boat"},
+        {**good, "key": "elements"},
+        {**good, "type": "choice", "choices": [{"value": "a", "label": "A"}]},
+        {**good, "show_if": {"key": ["category"], "in": ["drone"]}},
+        {**good, "show_if": {"key": "category", "in": [1]}},
+    ):
+        with pytest.raises(Invalid):
+            services.channel_save(
+                actor=SYSTEM,
+                team=line["team"],
+                slug="portwatch",
+                name="Portwatch",
+                questions=[bad],
+                channel=line["channel"],
+            )
+
+
+def test_images_are_checked_by_content_and_size(line, monkeypatch):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    heic = SimpleUploadedFile("photo.mp4", b"\0\0\0\x18ftypheic" + b"\0" * 100)
+    with pytest.raises(Invalid, match="Send photos"):
+        _submit(line["channel"], files=[heic])
+    monkeypatch.setattr(services, "MAX_PIXELS", 100)
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), "red").save(buffer, "PNG")
+    with pytest.raises(Invalid, match="40 million pixels"):
+        _submit(line["channel"], files=[SimpleUploadedFile("big.png", buffer.getvalue())])
+    assert not Report.objects.exists()

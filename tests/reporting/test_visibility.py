@@ -35,8 +35,7 @@ def oracle(user: User, report: Report) -> bool:
     if not user.is_active:
         return False
     memberships = list(Membership.objects.filter(user=user))
-    if any(Role.PLATFORM_ADMIN in m.roles for m in memberships):
-        return True
+    # no blanket reach for platform admins here: only as members of a team's organisation
     triage_orgs = {m.organisation_id for m in memberships if "reporting:report:triage" in m.perms()}
     return any(
         access.team.organisation_id in triage_orgs

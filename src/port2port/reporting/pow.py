@@ -66,8 +66,9 @@ def challenge_spend(challenge: str, nonce: str, channel_slug: str) -> None:
     SpentChallenge.objects.filter(expires_at__lt=now).delete()
     try:
         with transaction.atomic():
-            SpentChallenge.objects.create(
-                digest=hashlib.sha256(challenge.encode()).hexdigest(), expires_at=now + MAX_AGE
+            SpentChallenge.objects.create(  # kept to the next hour but one: no finer time
+                digest=hashlib.sha256(challenge.encode()).hexdigest(),
+                expires_at=now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2),
             )
     except IntegrityError as exc:
         raise Invalid(_("This form was already sent; open it again."), field="pow") from exc

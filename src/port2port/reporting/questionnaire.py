@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from .models import Category
 
 TYPES = ("text", "textarea", "choice", "date", "yes_no")
+# names a form field may not take: they would hide the form's own properties in the browser
+RESERVED = {"elements", "dataset", "action", "method", "submit", "reset", "length", "name", "id"}
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 BASE_KEYS = (  # the platform's questions and the form's own fields: no channel question may take them
     *("category", "port", "place", "latitude", "longitude", "when", "what", "contact"),
@@ -30,6 +32,15 @@ def label(question: dict) -> str:
     return labels.get(get_language() or "en") or labels.get("en") or question["key"]
 
 
+def _labels_ok(labels) -> bool:
+    """{"en": text, "nl": text, ...}: English at least, texts only."""
+    return (
+        isinstance(labels, dict)
+        and isinstance(labels.get("en"), str)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+    )
+
+
 def validate_questions(questions) -> list[dict]:
     """A channel's own questions, checked; raises ValueError naming the problem."""
     if not isinstance(questions, list) or len(questions) > 30:
@@ -39,7 +50,13 @@ def validate_questions(questions) -> list[dict]:
         if not isinstance(question, dict):
             raise ValueError(_("question %(n)s is not an object") % {"n": n})
         key = question.get("key", "")
-        if not isinstance(key, str) or not KEY.match(key) or key in BASE_KEYS or key in keys:
+        if (
+            not isinstance(key, str)
+            or not KEY.match(key)
+            or key in BASE_KEYS
+            or key in RESERVED
+            or key in keys
+        ):
             raise ValueError(
                 _("question %(n)s: the key must be new, lowercase letters, digits and _") % {"n": n}
             )
@@ -48,22 +65,28 @@ def validate_questions(questions) -> list[dict]:
                 _("question %(n)s: the type is one of %(types)s")
                 % {"n": n, "types": ", ".join(TYPES)}
             )
-        labels = question.get("label")
-        if not isinstance(labels, dict) or not isinstance(labels.get("en"), str):
+        if not _labels_ok(question.get("label")):
             raise ValueError(_("question %(n)s: give at least an English label") % {"n": n})
         if question["type"] == "choice":
             choices = question.get("choices")
             if (
                 not isinstance(choices, list)
                 or not choices
-                or not all(isinstance(c, dict) and isinstance(c.get("value"), str) for c in choices)
+                or not all(
+                    isinstance(c, dict)
+                    and isinstance(c.get("value"), str)
+                    and _labels_ok(c.get("label"))
+                    for c in choices
+                )
             ):
                 raise ValueError(_("question %(n)s: a choice needs its choices") % {"n": n})
         show_if = question.get("show_if")
         if show_if is not None and (
             not isinstance(show_if, dict)
-            or show_if.get("key") not in keys | {"category"}
+            or not isinstance(show_if.get("key"), str)
+            or show_if["key"] not in keys | {"category"}
             or not isinstance(show_if.get("in"), list)
+            or not all(isinstance(value, str) for value in show_if["in"])
         ):
             raise ValueError(
                 _("question %(n)s: show_if names an earlier question and the values") % {"n": n}

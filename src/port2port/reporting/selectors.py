@@ -23,9 +23,25 @@ class QueueFilter:
     mine: bool = False
 
 
+def triage_reach(actor: Any):
+    """Where the actor triages: their own teams' organisations. Unlike elsewhere, platform admins
+    get no blanket reach: a report is sealed to its teams and read by them only."""
+    from port2port.core.visibility import Reach, SystemActor
+
+    result = reach(actor, Perm.REPORTING_REPORT_TRIAGE)
+    if result.everything and not isinstance(actor, SystemActor):
+        grants = actor.grants() if hasattr(actor, "grants") else []
+        return Reach(
+            org_ids=frozenset(
+                m.organisation_id for m in grants if Perm.REPORTING_REPORT_TRIAGE in m.perms()
+            )
+        )
+    return result
+
+
 def reports_visible_to(viewer: Any, filters: QueueFilter | None = None) -> QuerySet[Report]:
     """The one visibility rule of reports: those sealed to a team of the viewer's organisations."""
-    result = reach(viewer, Perm.REPORTING_REPORT_TRIAGE)
+    result = triage_reach(viewer)
     qs = Report.objects.select_related("channel", "team", "port", "assigned_to")
     if not result:
         return qs.none()

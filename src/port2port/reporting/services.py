@@ -33,6 +33,7 @@ from .models import (
     ReportStat,
     TriageTeam,
 )
+from .selectors import triage_reach
 
 MAX_FILES = 5
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -43,6 +44,8 @@ ALLOWED_TYPES = {
     "video/mp4": None,
 }
 RETENTION_WARNING = timedelta(hours=72)
+MAX_PIXELS = 40_000_000
+MP4_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"3gp4", b"3gp5", b"qt  "}
 
 
 def _hour(moment=None):
@@ -126,7 +129,7 @@ def channel_save(
 def _take_slot(channel: Channel) -> None:
     """The channel's own rate limit, the same for everyone."""
     minute = timezone.now().replace(second=0, microsecond=0)
-    ChannelMinute.objects.filter(minute__lt=minute - timedelta(minutes=5)).delete()
+    ChannelMinute.objects.filter(minute__lt=minute).delete()  # only the running minute is kept
     counter, _created = ChannelMinute.objects.get_or_create(channel=channel, minute=minute)
     updated = ChannelMinute.objects.filter(
         pk=counter.pk, count__lt=channel.reports_per_minute
@@ -137,7 +140,7 @@ def _take_slot(channel: Channel) -> None:
 
 def _checked_file(upload) -> tuple[str, bytes, bytes | None]:
     """(content type by content, original bytes, a copy without metadata for images)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if upload.size > MAX_FILE_BYTES:
         raise Invalid(
@@ -150,13 +153,16 @@ def _checked_file(upload) -> tuple[str, bytes, bytes | None]:
         )
     if data.startswith(b"%PDF-"):
         return "application/pdf", data, None
-    if data[4:8] == b"ftyp":
+    if data[4:8] == b"ftyp" and data[8:12] in MP4_BRANDS:
         return "video/mp4", data, None
     try:
         with Image.open(io.BytesIO(data)) as image:
-            kind = image.format
+            kind = {"MPO": "JPEG"}.get(image.format, image.format)  # phones' multi-picture JPEG
             if kind not in {"JPEG", "PNG"}:
                 raise Invalid(_("Send photos (JPEG, PNG), PDF or MP4 files."), field="files")
+            if image.width * image.height > MAX_PIXELS:
+                raise Invalid(_("A photo has at most 40 million pixels."), field="files")
+            image = ImageOps.exif_transpose(image)  # upright, before the metadata goes
             pixels = image.convert("RGB" if kind == "JPEG" else "RGBA")
             clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
             out = io.BytesIO()
@@ -193,12 +199,12 @@ def report_submit(
     if errors:
         raise Invalid(next(iter(errors.values())), fields=errors)
     checked = [_checked_file(upload) for upload in files]
+    receipt = crypto.new_receipt()
+    lookup, wrap = crypto.receipt_keys(receipt)  # the slow part, before any lock is taken
+    key = crypto.new_report_key()
+    _take_slot(channel)  # a busy channel refuses before the reporter's work is spent
     pow.challenge_spend(challenge, nonce, channel.slug)
     with transaction.atomic():
-        _take_slot(channel)
-        receipt = crypto.new_receipt()
-        lookup, wrap = crypto.receipt_keys(receipt)
-        key = crypto.new_report_key()
         port = next((p for p in ports if p.locode == answers.get("port")), None)
         report = Report.objects.create(
             channel=channel,
@@ -214,7 +220,10 @@ def report_submit(
             content=crypto.encrypt(key, json.dumps(answers).encode()),
         )
         ReportAccess.objects.create(
-            report=report, team=channel.team, sealed_key=crypto.seal(channel.team.public_key, key)
+            report=report,
+            team=channel.team,
+            sealed_key=crypto.seal(channel.team.public_key, key),
+            granted_at=_hour(),
         )
         for (content_type, original, cleaned), upload in zip(checked, files, strict=True):
             Attachment.objects.create(
@@ -261,18 +270,21 @@ def _receipt_wait() -> float:
 def reporter_open(receipt: str) -> tuple[Report, bytes]:
     """The report of a receipt and its key, for the reporter; a wrong receipt is a clear error,
     and each wrong one makes the next login wait longer, for everyone (no address is known)."""
-    wait = _receipt_wait()
-    if wait > 0:
-        raise Throttled(
-            _("Too many wrong receipts lately; try again in %(n)s seconds.") % {"n": int(wait) + 1}
-        )
     digits = crypto.normalise_receipt(receipt)
-    report = None
-    if digits is not None:
-        lookup, wrap = crypto.receipt_keys(digits)
-        report = Report.objects.filter(receipt_lookup=lookup).select_related("channel").first()
-    if report is None:
+    if digits is None:  # not a receipt at all: said at once, and it costs nobody a wait
+        raise NotAuthenticated(_("A receipt is 16 digits."), field="receipt")
+    with transaction.atomic():
         ReceiptFailures.objects.get_or_create(pk=1)
+        ReceiptFailures.objects.select_for_update().get(pk=1)  # one check at a time
+        wait = _receipt_wait()
+        if wait > 0:
+            raise Throttled(
+                _("Too many wrong receipts lately; try again in %(n)s seconds.")
+                % {"n": int(wait) + 1}
+            )
+    lookup, wrap = crypto.receipt_keys(digits)
+    report = Report.objects.filter(receipt_lookup=lookup).select_related("channel").first()
+    if report is None:
         ReceiptFailures.objects.filter(pk=1).update(
             failures=F("failures") + 1, last_at=timezone.now()
         )
@@ -317,7 +329,7 @@ def messages_for_reporter(report: Report, key: bytes) -> list[dict]:
 def _team_access(actor: Any, report: Report) -> tuple[bytes, TriageTeam]:
     """The report key, opened with the key of a team of the actor that may read the report, and
     that team (the responsible team first, then those it was forwarded from)."""
-    result = reach(actor, Perm.REPORTING_REPORT_TRIAGE)
+    result = triage_reach(actor)
     accesses = sorted(
         report.accesses.select_related("team"), key=lambda a: a.team_id != report.team_id
     )
@@ -527,10 +539,12 @@ def retention_run(now=None) -> dict:
     warned = deleted = 0
     for channel in Channel.objects.all():
         limit = now - timedelta(days=channel.retention_days)
-        due = Report.objects.filter(channel=channel, submitted_hour__lt=limit)
+        due = Report.objects.filter(
+            channel=channel, submitted_hour__lt=limit, retention_warned=True
+        )
         for report in due.select_related("team"):
             with transaction.atomic():
-                month = report.submitted_hour.date().replace(day=1)
+                month = timezone.localtime(report.submitted_hour).date().replace(day=1)
                 stat, _created = ReportStat.objects.get_or_create(
                     channel=channel,
                     category=report.category,

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views, views_public
 
@@ -18,4 +18,5 @@ public_urlpatterns = [
     path("", views_public.channels_view, name="channels"),
     path("follow-up/", views_public.follow_up_view, name="follow_up"),
     path("<slug:slug>/", views_public.submit_view, name="submit"),
+    re_path(r"^(?P<rest>.*)$", views_public.not_found_view, name="not_found"),
 ]

@@ -223,7 +223,7 @@ def submit_view(request, slug: str):
                 challenge=request.POST.get("challenge", ""),
                 nonce=request.POST.get("nonce", ""),
             )
-        except Invalid as error:
+        except (Invalid, Throttled) as error:
             # what they typed comes back (not the files, not the honeypot, not the old challenge)
             keep = {
                 key: request.POST.get(key, "")
@@ -233,9 +233,7 @@ def submit_view(request, slug: str):
                     *(q["key"] for q in channel.questionnaire),
                 )
             }
-            return _form_page(request, channel, lang, values=keep, error=error, status=422)
-        except Throttled as error:
-            return _message_page(lang, _("Please wait a moment"), error.message, status=429)
+            return _form_page(request, channel, lang, values=keep, error=error, status=error.status)
         receipt = submitted.receipt
         return _page(
             "reporting/public_receipt.html",
@@ -299,4 +297,14 @@ def follow_up_view(request):
                 "body": body,
             },
             status=status,
+        )
+
+
+@csrf_exempt
+def not_found_view(request, rest: str = ""):
+    """Any other address under /report/: the public page, never the staff one (no cookie)."""
+    lang = _language(request)
+    with translation.override(lang):
+        return _message_page(
+            lang, _("Not found"), _("There is no reporting channel at this address."), status=404
         )
