@@ -482,6 +482,10 @@ def _channel_post(channel, **changes) -> dict:
         f"{prefix}-languages": channel.languages,
         f"{prefix}-retention_days": channel.retention_days,
         f"{prefix}-reports_per_minute": channel.reports_per_minute,
+        f"{prefix}-team": str(channel.team_id),
+        f"{prefix}-ports": [str(p.pk) for p in channel.ports.all()],
+        f"{prefix}-intro": json.dumps(channel.intro),
+        f"{prefix}-active": "on" if channel.active else "",
     }
     data.update({f"{prefix}-{key}": value for key, value in changes.items()})
     return data
@@ -535,3 +539,36 @@ def test_channels_page_saves_a_questionnaire_and_refuses_bad_json(w, client):
     assert Channel.objects.get(pk=w["channel"].pk).name == "Portwatch"
     sign_in(client, w["officer"])  # triages, does not manage channels
     assert client.get("/reporting/channels/").status_code == 403
+
+
+def test_a_port_opens_its_own_channel_with_a_new_team(w, client):
+    from port2port.reporting.models import TriageTeam
+
+    sign_in(client, w["liege_user"])
+    organisation = w["liege_team"].organisation
+    response = client.post(
+        "/reporting/channels/",
+        {"action": "team", "team-name": "Liège nuit", "team-organisation": str(organisation.pk)},
+    )
+    assert response.status_code == 302
+    team = TriageTeam.objects.get(name="Liège nuit")
+    assert bytes(team.public_key) and bytes(team.private_key_box)
+    new = {
+        "action": "create",
+        "new-slug": "liege-nuit",
+        "new-name": "Liège, la nuit",
+        "new-team": str(team.pk),
+        "new-languages": ["fr", "nl"],
+        "new-retention_days": "90",
+        "new-reports_per_minute": "10",
+        "new-intro": '{"fr": "Signalez ce que vous voyez la nuit."}',
+        "new-questionnaire": "[]",
+        "new-active": "on",
+    }
+    assert client.post("/reporting/channels/", {**new, "new-intro": '"text"'}).status_code == 422
+    assert client.post("/reporting/channels/", new).status_code == 302
+    channel = Channel.objects.get(slug="liege-nuit")
+    assert channel.team == team and channel.active and channel.retention_days == 90
+    assert client.get("/report/liege-nuit/?lang=fr").status_code == 200
+    other = {**new, "new-slug": "x", "new-team": str(w["channel"].team_id)}
+    assert client.post("/reporting/channels/", other).status_code == 422  # not their team

@@ -125,3 +125,50 @@ class ChannelForm(forms.Form):
         max_value=10000,
         help_text=_("A limit for the whole channel, never per address (terminals share one)."),
     )
+
+
+class ChannelSettingsForm(ChannelForm):
+    """What else a channel has: its team, ports, introduction and whether it takes reports."""
+
+    team = forms.ModelChoiceField(label=_("Triage team"), queryset=None)
+    ports = forms.ModelMultipleChoiceField(
+        label=_("Ports"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None: every port."),
+    )
+    intro = _IndentedJSONField(
+        label=_("Introduction per language (JSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+    )
+    active = forms.BooleanField(label=_("Takes reports"), required=False, initial=True)
+
+    def __init__(self, *args, teams, **kwargs):
+        from port2port.core.models import Port
+
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["ports"].queryset = Port.objects.order_by("name")
+
+
+class NewChannelForm(ChannelSettingsForm):
+    slug = forms.SlugField(
+        label=_("Address"), max_length=60, help_text=_("The channel is at /report/<address>/.")
+    )
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=None)
+    ports = forms.ModelMultipleChoiceField(
+        label=_("Ports"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        from port2port.core.models import Port
+
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+        self.fields["ports"].queryset = Port.objects.order_by("name")

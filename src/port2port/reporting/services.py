@@ -84,6 +84,7 @@ def channel_save(
     retention_days: int = 365,
     reports_per_minute: int = 30,
     channel: Channel | None = None,
+    active: bool = True,
 ) -> Channel:
     """Create or change a channel with its questionnaire, languages, team and retention."""
     require(actor, Perm.REPORTING_CHANNEL_MANAGE, on=team.organisation_id)
@@ -105,6 +106,11 @@ def channel_save(
         int(retention_days),
         int(reports_per_minute),
     )
+    channel.active = bool(active)
+    if not isinstance(channel.intro, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in channel.intro.items()
+    ):
+        raise Invalid(_('the introduction is {"nl": "...", "fr": "..."}'), field="intro")
     if not channel.slug or not channel.name:
         raise Invalid(_("give the channel a name and an address"), field="name")
     try:

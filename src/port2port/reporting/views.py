@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from port2port.core.errors import Forbidden, Invalid
@@ -22,14 +21,16 @@ from port2port.core.visibility import one_or_404, reach
 from . import questionnaire, selectors, services
 from .forms import (
     AssignForm,
-    ChannelForm,
+    ChannelSettingsForm,
     ForwardForm,
+    NewChannelForm,
     NoteForm,
     QueueFilterForm,
     ShareForm,
     StatusForm,
+    TeamForm,
 )
-from .models import Attachment, Category, Report
+from .models import Attachment, Category, Report, TriageTeam
 
 QUEUE_PAGE_SIZE = 50
 
@@ -327,56 +328,119 @@ def _channel_prefix(channel) -> str:
     return f"channel-{channel.pk}"
 
 
-def _channel_form(channel, data=None) -> ChannelForm:
-    return ChannelForm(
+def _managed_teams(user):
+    result = reach(user, Perm.REPORTING_CHANNEL_MANAGE)
+    teams = TriageTeam.objects.select_related("organisation").order_by("name")
+    return teams if result.everything else teams.filter(organisation_id__in=result.org_ids)
+
+
+def _managed_organisations(user):
+    from port2port.core.models import Organisation
+
+    result = reach(user, Perm.REPORTING_CHANNEL_MANAGE)
+    orgs = Organisation.objects.order_by("name")
+    return orgs if result.everything else orgs.filter(pk__in=result.org_ids)
+
+
+def _channel_form(channel, user, data=None) -> ChannelSettingsForm:
+    return ChannelSettingsForm(
         data,
         prefix=_channel_prefix(channel),
+        teams=_managed_teams(user),
         initial={
             "name": channel.name,
             "questionnaire": channel.questionnaire,
             "languages": channel.languages,
             "retention_days": channel.retention_days,
             "reports_per_minute": channel.reports_per_minute,
+            "team": channel.team_id,
+            "ports": list(channel.ports.all()),
+            "intro": channel.intro,
+            "active": channel.active,
         },
+    )
+
+
+def _save_channel(user, data, *, slug, channel=None):
+    return services.channel_save(
+        actor=user,
+        team=data["team"],
+        slug=slug,
+        name=data["name"],
+        questions=data["questionnaire"] if data["questionnaire"] is not None else [],
+        languages=data["languages"],
+        intro=data["intro"] if data["intro"] is not None else {},
+        ports=list(data["ports"]),
+        retention_days=data["retention_days"],
+        reports_per_minute=data["reports_per_minute"],
+        channel=channel,
+        active=data["active"],
     )
 
 
 @login_required
 def channels_view(request):
-    """The channels the user manages, each with a form for its questionnaire and settings."""
+    """The channels the user manages (questionnaire, languages, team, ports, retention), a new
+    channel, and a new triage team (its keys are made by the platform)."""
     _require(request, Perm.REPORTING_CHANNEL_MANAGE)
-    bound = None
-    status = 200
+    user = request.user
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
+    new_form = NewChannelForm(
+        request.POST if action == "create" else None,
+        prefix="new",
+        teams=_managed_teams(user),
+        initial={
+            "languages": ["nl", "fr", "en", "de"],
+            "retention_days": 365,
+            "reports_per_minute": 30,
+            "active": True,
+        },
+    )
+    team_form = TeamForm(
+        request.POST if action == "team" else None,
+        prefix="team",
+        organisations=_managed_organisations(user),
+    )
+    bound, status = None, 200
     if request.method == "POST":
-        channel = one_or_404(
-            selectors.channels_managed_by(request.user), pk=request.POST.get("channel")
-        )
-        form = _channel_form(channel, request.POST)
-        ports = list(channel.ports.all())
-        done, _saved = run_service(
-            form,
-            lambda data: services.channel_save(
-                actor=request.user,
-                team=channel.team,
-                slug=channel.slug,
-                name=data["name"],
-                questions=data["questionnaire"] if data["questionnaire"] is not None else [],
-                languages=data["languages"],
-                intro=channel.intro,
-                ports=ports,
-                retention_days=data["retention_days"],
-                reports_per_minute=data["reports_per_minute"],
-                channel=channel,
-            ),
-        )
+        if action == "create":
+            done, _saved = run_service(
+                new_form, lambda data: _save_channel(user, data, slug=data["slug"])
+            )
+            message = _("Channel created.")
+        elif action == "team":
+            done, _saved = run_service(
+                team_form,
+                lambda data: services.team_create(
+                    actor=user,
+                    organisation=data["organisation"],
+                    name=data["name"],
+                    ports=list(data["ports"]),
+                ),
+            )
+            message = _("Triage team created, with its keys.")
+        else:
+            channel = one_or_404(
+                selectors.channels_managed_by(user), pk=request.POST.get("channel")
+            )
+            form = _channel_form(channel, user, request.POST)
+            done, _saved = run_service(
+                form, lambda data: _save_channel(user, data, slug=channel.slug, channel=channel)
+            )
+            message = _("Channel saved.")
+            if not done:
+                bound = (channel.pk, form)
         if done:
-            messages.success(request, _("Channel saved."))
-            return redirect(f"{reverse('reporting:channels')}#{_channel_prefix(channel)}")
-        bound, status = (channel.pk, form), 422
+            messages.success(request, message)
+            return redirect("reporting:channels")
+        status = 422
     entries = [
-        (channel, bound[1] if bound and bound[0] == channel.pk else _channel_form(channel))
-        for channel in selectors.channels_managed_by(request.user).prefetch_related("ports")
+        (channel, bound[1] if bound and bound[0] == channel.pk else _channel_form(channel, user))
+        for channel in selectors.channels_managed_by(user).prefetch_related("ports")
     ]
     return render(
-        request, "reporting/channels.html", _page_context(request, entries=entries), status=status
+        request,
+        "reporting/channels.html",
+        _page_context(request, entries=entries, new_form=new_form, team_form=team_form),
+        status=status,
     )
