@@ -76,3 +76,14 @@ def test_every_input_gives_a_value_or_a_clear_error(text):
             assert error.messages and error.messages[0]
         else:
             assert value == normalise(value)  # canonical forms are fixed points
+
+
+def test_a_letter_among_the_check_digits_is_a_clear_error():
+    """Found by the fuzz test above: BE000000000A used to raise a ValueError."""
+    from django.core.exceptions import ValidationError
+
+    from port2port.core.identifiers import normalise_eori, normalise_vat
+
+    for parse in (normalise_vat, normalise_eori):
+        with pytest.raises(ValidationError):
+            parse("BE000000000A")

@@ -25,6 +25,8 @@ def test_report_reply_follow_up_and_forward(live_server, demo, browser_page):  #
     page.locator("#id_category").select_option("cyber")
     page.locator("#id_port").select_option("BELGG")
     page.get_by_label("What happened?").fill("Someone photographed the terminal's network cabinet.")
+    page.locator("#report-map").click()  # the port areas, drawn without any tile server
+    assert page.locator("#id_latitude").input_value() != ""
     page.get_by_role("button", name="Send my report").click()
     receipt = page.locator("#receipt").inner_text().replace(" ", "")
     assert len(receipt) == 16 and receipt.isdigit()

@@ -76,7 +76,9 @@ def normalise_locode(value: str) -> str:
 
 def _belgian_enterprise_number_ok(digits: str) -> bool:
     """Belgian enterprise/VAT number: 10 digits, the last two are 97 - (first eight mod 97)."""
-    return len(digits) == 10 and 97 - int(digits[:8]) % 97 == int(digits[8:])
+    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
+        return False
+    return 97 - int(digits[:8]) % 97 == int(digits[8:])
 
 
 def normalise_vat(value: str) -> str:

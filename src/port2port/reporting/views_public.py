@@ -157,6 +157,20 @@ def _same_origin_tiles() -> str:
     return url if url.startswith("/") and not url.startswith("//") else ""
 
 
+def _outlines(ports) -> str:
+    """The channel's port areas as GeoJSON (names and outlines: public geography, no facility,
+    zone or gate), so the map works without any tile server."""
+    import json
+
+    from port2port.sites.models import Area
+
+    features = [
+        {"type": "Feature", "properties": {"name": name}, "geometry": geometry}
+        for name, geometry in Area.objects.filter(port__in=ports).values_list("name", "geometry")
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}) if features else ""
+
+
 def _form_page(request, channel, lang, *, values=None, error=None, status=200) -> HttpResponse:
     ports = list(channel.ports.all()) or list(Port.objects.order_by("name"))
     errors = dict(error.fields) if error is not None else {}
@@ -188,6 +202,7 @@ def _form_page(request, channel, lang, *, values=None, error=None, status=200) -
             "challenge": pow.challenge_issue(channel.slug),
             "bits": pow.bits(),
             "tiles": _same_origin_tiles(),
+            "outlines": _outlines(ports),
             "max_files": services.MAX_FILES,
             "max_megabytes": services.MAX_FILE_BYTES // (1024 * 1024),
         },

@@ -88,14 +88,23 @@
 
   // Map ----------------------------------------------------------------------------------------
   const element = document.getElementById("report-map");
-  if (!element || typeof L === "undefined" || !element.dataset.tiles) return;
+  if (!element || typeof L === "undefined") return;
+  if (!element.dataset.tiles && !element.dataset.outlines) return;
   element.hidden = false;
   const help = document.getElementById("report-map-help");
   if (help) help.hidden = false;
   const latitude = form.elements.namedItem("latitude");
   const longitude = form.elements.namedItem("longitude");
   const map = L.map(element, { attributionControl: false });
-  L.tileLayer(element.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  if (element.dataset.tiles) L.tileLayer(element.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  // the port areas, drawn from our own data: a map even without any tile server
+  let outlines = null;
+  if (element.dataset.outlines) {
+    outlines = L.geoJSON(JSON.parse(element.dataset.outlines), {
+      style: { color: "#1d4f91", weight: 2, fillOpacity: 0.08 },
+      onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name),
+    }).addTo(map);
+  }
   let marker = null;
   function place(lat, lng) {
     if (marker) marker.setLatLng([lat, lng]);
@@ -106,6 +115,8 @@
   if (Number.isFinite(lat0) && Number.isFinite(lng0)) {
     map.setView([lat0, lng0], 14);
     place(lat0, lng0);
+  } else if (outlines && outlines.getBounds().isValid()) {
+    map.fitBounds(outlines.getBounds(), { padding: [10, 10] });
   } else {
     map.setView([51.05, 4.4], 8); // the Belgian ports, from Ostend to Liège
   }
