@@ -425,3 +425,15 @@ def test_a_long_itsme_subject_is_logged_whole(site):
     )
     assert decision.granted
     assert GateDecision.objects.get(credential_kind="identity").credential == subject
+
+
+def test_a_photo_too_large_in_pixels_is_refused(site, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from port2port.core.errors import Invalid
+
+    monkeypatch.setattr(services, "MAX_PHOTO_PIXELS", 100)
+    photo = SimpleUploadedFile("me.png", _png(), content_type="image/png")
+    with pytest.raises(Invalid, match="40 million pixels"):
+        services.identity_set(actor=site["pfso"], person=site["worker"], photo=photo)
+    assert not Identity.objects.filter(person=site["worker"]).exists()

@@ -679,6 +679,7 @@ def identity_set(
 
 
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
 
 
 def _checked_photo(upload):
@@ -692,9 +693,11 @@ def _checked_photo(upload):
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
-            kind = image.format
+            kind, pixels = image.format, image.width * image.height
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         raise Invalid(_("the photo is not a JPEG or PNG image"), field="photo") from exc
+    if pixels > MAX_PHOTO_PIXELS:
+        raise Invalid(_("A photo has at most 40 million pixels."), field="photo")
     if kind not in {"JPEG", "PNG"}:
         raise Invalid(_("the photo is not a JPEG or PNG image"), field="photo")
     return ContentFile(data, name=f"{uuid.uuid4().hex}.{'jpg' if kind == 'JPEG' else 'png'}")
