@@ -24,7 +24,7 @@ from port2port.core.roles import Perm
 from port2port.core.visibility import reach
 
 from . import services
-from .identifiers import normalise_national_number
+from .identifiers import normalise_national_number, normalise_nationality
 from .models import (
     AccessRight,
     Badge,
@@ -146,12 +146,10 @@ def _check(kind: str, row: dict, seen: set, people=None, creatable=None) -> dict
                     _("national number %(number)s is already registered") % {"number": number}
                 )
             seen.add(number)
-        nationality = (row.get("nationality") or "").strip().upper()
-        if nationality and (len(nationality) != 2 or not nationality.isalpha()):
-            raise _LineError(
-                _("nationality “%(value)s” is not a two-letter country code")
-                % {"value": nationality}
-            )
+        try:
+            nationality = normalise_nationality(row.get("nationality", ""))
+        except ValidationError as exc:
+            raise _LineError(exc.messages[0]) from exc
         return {
             "organisation": organisation,
             "number": number,

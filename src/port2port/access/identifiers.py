@@ -28,6 +28,18 @@ def normalise_plate(value: str) -> str:
     return plate
 
 
+def normalise_nationality(value: str) -> str:
+    """An ISO 3166 two-letter country code (upper case), or "" when none is given."""
+    code = (value or "").strip().upper()
+    if code and (len(code) != 2 or not code.isascii() or not code.isalpha()):
+        raise ValidationError(
+            _("nationality “%(value)s” is not a two-letter country code"),
+            code="nationality",
+            params={"value": code},
+        )
+    return code
+
+
 def normalise_national_number(value: str) -> str:
     """Belgian national register number (YY.MM.DD-XXX.CC): 11 digits, check digits verified.
 

@@ -30,7 +30,7 @@ from port2port.core.visibility import reach, require
 from port2port.sites.models import Zone
 
 from . import engine, journal
-from .identifiers import normalise_national_number, normalise_plate
+from .identifiers import normalise_national_number, normalise_nationality, normalise_plate
 from .models import (
     AccessGroup,
     AccessRight,
@@ -188,10 +188,22 @@ def ban_register(
     return ban
 
 
-def _alert_ban(person: Person) -> None:
-    """Tell the employer's security managers and the control rooms of the employer's ports."""
+def _control_room_users(port_ids) -> set:
+    """The active control-room operators of the port authorities of these ports."""
     from port2port.core.models import Membership, OrganisationKind
     from port2port.core.roles import Role
+
+    memberships = Membership.objects.filter(
+        organisation__kind=OrganisationKind.PORT_AUTHORITY, organisation__ports__in=list(port_ids)
+    ).select_related("user")
+    return {
+        m.user for m in memberships if Role.CONTROL_ROOM_OPERATOR in m.roles and m.user.is_active
+    }
+
+
+def _alert_ban(person: Person) -> None:
+    """Tell the employer's security managers and the control rooms of the employer's ports."""
+    from port2port.core.models import Membership
 
     from .models import AccessAlert
 
@@ -201,13 +213,7 @@ def _alert_ban(person: Person) -> None:
     ).select_related("user"):
         if Perm.ACCESS_CREDENTIAL_MANAGE in membership.perms() and membership.user.is_active:
             users.add(membership.user)
-    control_rooms = Membership.objects.filter(
-        organisation__kind=OrganisationKind.PORT_AUTHORITY,
-        organisation__ports__in=person.organisation.ports.all(),
-    ).select_related("user")
-    for membership in control_rooms:
-        if Role.CONTROL_ROOM_OPERATOR in membership.roles and membership.user.is_active:
-            users.add(membership.user)
+    users |= _control_room_users(person.organisation.ports.values_list("pk", flat=True))
     for user in users:
         AccessAlert.objects.create(user=user, person=person, kind=AccessAlert.Kind.PORT_BAN)
     recipients = sorted({u.email for u in users if u.email})
@@ -476,8 +482,6 @@ def gate_decide(
 
 def _alert_passback(person_id, gate_code: str) -> None:
     """Soft anti-passback: let the person in, and tell the port's control room."""
-    from port2port.core.models import Membership, OrganisationKind
-    from port2port.core.roles import Role
     from port2port.sites.models import Gate
 
     from .models import AccessAlert
@@ -491,13 +495,10 @@ def _alert_passback(person_id, gate_code: str) -> None:
         ).exists()
     ):
         return  # one alert per person per ten minutes, not one per badge swipe
-    for membership in Membership.objects.filter(
-        organisation__kind=OrganisationKind.PORT_AUTHORITY, organisation__ports=gate.port_id
-    ).select_related("user"):
-        if Role.CONTROL_ROOM_OPERATOR in membership.roles and membership.user.is_active:
-            AccessAlert.objects.create(
-                user=membership.user, person_id=person_id, kind=AccessAlert.Kind.ANTI_PASSBACK
-            )
+    for user in _control_room_users([gate.port_id]):
+        AccessAlert.objects.create(
+            user=user, person_id=person_id, kind=AccessAlert.Kind.ANTI_PASSBACK
+        )
 
 
 def reason_text(reason: str) -> str:
@@ -639,12 +640,10 @@ def identity_set(
 ) -> Identity:
     """Birth date, nationality, national register number (check digits) and photo of a person."""
     require(actor, Perm.CORE_PERSON_CHANGE, on=person.organisation_id)
-    nationality = (nationality or "").strip().upper()
-    if nationality and (len(nationality) != 2 or not nationality.isalpha()):
-        raise Invalid(
-            _("nationality “%(value)s” is not a two-letter country code") % {"value": nationality},
-            field="nationality",
-        )
+    try:
+        nationality = normalise_nationality(nationality)
+    except ValidationError as exc:
+        raise Invalid(exc.messages[0], field="nationality") from exc
     number = None
     if (national_number or "").strip():
         try:
