@@ -39,3 +39,15 @@ def _fresh_access_snapshot(monkeypatch):
     snapshot.store.reset()
     yield
     snapshot.store.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_detection(settings):
+    """Every test starts with a detection pipeline that loads its rules afresh, and sends
+    notifications only when the test asks (notify.send_pending)."""
+    settings.DETECTION_NOTIFY_THREAD = False
+    from port2port.detection.ingest import pipeline
+
+    pipeline.reset()
+    yield
+    pipeline.reset()

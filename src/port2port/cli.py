@@ -69,11 +69,67 @@ def _print_logins() -> None:
 
 
 def cmd_demo(args) -> int:
+    # The alarms' e-mails go to files (var/mail/), not over the console the demo prints to.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     cmd_compilemessages(args)
     cmd_migrate(args)
     cmd_seed_demo(args)
     _print_logins()
-    return cmd_serve(args)
+    simulator = _start_simulator(args.host, args.port, rate=args.simulate)
+    try:
+        return cmd_serve(args)
+    finally:
+        if simulator is not None:
+            simulator.terminate()
+
+
+def _start_simulator(host: str, port: int, *, rate: float):
+    """The demo's device traffic, posted to the server once it answers (a process of its own)."""
+    import subprocess
+    import threading
+
+    if rate <= 0:
+        return None
+    print(
+        f"Device simulator: {rate:g} messages/s into the control room (--simulate 0 turns it off);"
+        " alarm e-mails are written to var/mail/"
+    )
+    holder: dict = {}
+
+    def start() -> None:
+        import socket
+        import time
+
+        for _ in range(300):
+            try:
+                with socket.create_connection((host, port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        holder["process"] = subprocess.Popen(  # noqa: S603 (our own command, fixed arguments)
+            [
+                sys.executable,
+                "-m",
+                "port2port.cli",
+                "simulate",
+                "--rate",
+                str(rate),
+                "--url",
+                f"http://{host}:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+
+    thread = threading.Thread(target=start, name="demo-simulator", daemon=True)
+    thread.start()
+
+    class Handle:
+        def terminate(self) -> None:
+            process = holder.get("process")
+            if process is not None:
+                process.terminate()
+
+    return Handle()
 
 
 def cmd_serve(args) -> int:
@@ -95,6 +151,10 @@ def cmd_serve(args) -> int:
         workers=workers,
     )
     server = uvicorn.Server(config=config)
+    if workers == 1:  # several workers: run `port2port detection clock` once, beside them
+        from port2port.detection.jobs import start_background
+
+        start_background()
     try:
         if workers > 1:
             Multiprocess(config, sockets=[config.bind_socket()]).run()
@@ -404,6 +464,206 @@ def cmd_access_import(args) -> int:
     return 0
 
 
+def cmd_ingest_mqtt(args) -> int:
+    _django()
+    from port2port.detection.mqtt import (
+        DEFAULT_TOPICS,
+        Broker,
+        ConfigError,
+        Subscription,
+        Worker,
+    )
+
+    try:
+        broker = Broker.from_url(args.broker)
+        subscriptions = [Subscription.parse(t) for t in args.topic or DEFAULT_TOPICS]
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    worker = Worker(
+        broker=broker,
+        subscriptions=subscriptions,
+        client_id=args.client_id,
+        device=args.device or "",
+        batch=args.batch,
+    )
+    return worker.run()
+
+
+FILE_BATCH_LINES = 1000
+MAX_REJECTIONS_SHOWN = 50
+
+
+def cmd_ingest_file(args) -> int:
+    import re
+
+    _django()
+    from port2port.detection.ingest import FORMATS, Message, Outcome, Pipeline
+
+    if args.format not in FORMATS:
+        print(
+            f"error: unknown format “{args.format}”; one of: {', '.join(FORMATS)}", file=sys.stderr
+        )
+        return 2
+    if args.format == "ais" and not args.device:
+        print(
+            "error: AIS sentences name no device: give the receiver with --device", file=sys.stderr
+        )
+        return 2
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    pieces = _file_pieces(data, args.format)
+    pipeline = Pipeline()
+    outcome = Outcome()
+    channel = f"file:{path.name}"
+    batch: list = []
+    lines = 0
+    for number, payload, count in pieces:
+        batch.append(Message(payload, f"{channel}:{number}"))
+        lines += count
+        if lines >= FILE_BATCH_LINES:
+            outcome.add(pipeline.ingest(args.format, batch, default_device=args.device or ""))
+            batch, lines = [], 0
+    if batch:
+        outcome.add(pipeline.ingest(args.format, batch, default_device=args.device or ""))
+    pipeline.flush()
+    rejected = outcome.rejected
+    print(f"accepted {outcome.accepted}, duplicates {outcome.duplicates}, rejected {len(rejected)}")
+    relative = re.compile(r"^line (\d+): ")
+    for where, reason in rejected[:MAX_REJECTIONS_SHOWN]:
+        number = int(where.rsplit(":", 1)[1])
+        inner = relative.match(reason)  # AIS names the line inside the message
+        if inner:
+            number, reason = number + int(inner.group(1)) - 1, reason[inner.end() :]
+        print(f"  line {number}: {reason}")
+    if len(rejected) > MAX_REJECTIONS_SHOWN:
+        print(f"  … and {len(rejected) - MAX_REJECTIONS_SHOWN} more")
+    return 1 if rejected else 0
+
+
+def _file_pieces(data: bytes, fmt: str) -> list[tuple[int, bytes, int]]:
+    """(first line number, payload, lines) of each message of a file: one JSON value per line
+    (or the whole file when it is one JSON value over several lines); for AIS one sentence per
+    line, the parts of a multi-part message together."""
+    import codecs
+    import json
+
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    numbered = [(n, line) for n, line in enumerate(data.splitlines(), start=1) if line.strip()]
+    if not numbered:
+        return []
+    if fmt == "ais":
+        return _ais_pieces(numbered)
+    if len(numbered) > 1:
+        try:
+            json.loads(numbered[0][1])
+        except ValueError:  # not JSON lines: maybe one value written over several lines
+            try:
+                json.loads(data)
+            except ValueError:
+                pass
+            else:
+                return [(numbered[0][0], data, len(numbered))]
+    return [(n, line, 1) for n, line in numbered]
+
+
+def _ais_pieces(numbered: list) -> list[tuple[int, bytes, int]]:
+    """Consecutive lines that are parts of one message (`!AIVDM,count,number,seq,...`) together;
+    the adapter checks everything else."""
+    pieces: list = []
+    group: list = []
+    for number, line in numbered:
+        text = line.strip()
+        if text.startswith(b"\\") and text.count(b"\\") >= 2:  # an NMEA 4.10 tag block
+            text = text.rsplit(b"\\", 1)[1]
+        fields = text.split(b",")
+        try:
+            count, part = int(fields[1]), int(fields[2])
+        except (IndexError, ValueError):
+            count = part = 1
+        if group and (part == 1 or part != len(group) + 1 or count != group[0][2]):
+            pieces.append((group[0][0], b"\n".join(g[1] for g in group), len(group)))
+            group = []
+        if (part == 1 and count == 1) or not 1 <= part <= count:
+            pieces.append((number, line, 1))
+            continue
+        group.append((number, line, count))
+        if part == count:
+            pieces.append((group[0][0], b"\n".join(g[1] for g in group), len(group)))
+            group = []
+    if group:
+        pieces.append((group[0][0], b"\n".join(g[1] for g in group), len(group)))
+    return pieces
+
+
+def cmd_simulate(args) -> int:
+    _django()
+    import random
+
+    from port2port.detection import simulate
+
+    devices, plates, areas, gate_plates = simulate.world_from_database()
+    if not devices:
+        print(
+            "error: no active devices: seed the demo first (port2port seed-demo)", file=sys.stderr
+        )
+        return 2
+    rng = random.Random(args.seed)  # noqa: S311 - demo traffic, not secrets
+    traffic = simulate.Traffic(devices, plates, areas, rng, rate=args.rate, gate_plates=gate_plates)
+    try:
+        if args.mqtt:
+            sender = simulate.MqttSender(args.mqtt)
+            where = args.mqtt
+        else:
+            sender = simulate.HttpSender(args.url, simulate.device_tokens(d.code for d in devices))
+            where = f"{args.url} (a new token for each of the {len(devices)} devices)"
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot reach {args.mqtt or args.url}: {exc}", file=sys.stderr)
+        return 2
+    kinds = sorted({d.kind for d in devices})
+    print(
+        f"simulating {len(devices)} devices ({', '.join(kinds)}), {len(traffic.vessels)} vessels,"
+        f" {args.rate:g} messages/s to {where}; Ctrl+C stops",
+        flush=True,
+    )
+    simulate.run(traffic, sender, seconds=args.seconds, out=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_detection_clock(args) -> int:
+    """Escalations, silent devices and vessels, refused gates, notifications and retention."""
+    _django()
+    import time
+
+    from port2port.detection.jobs import Clock
+
+    clock = Clock()
+    print("detection clock: every 2 s (Ctrl+C stops)", flush=True)
+    try:
+        while True:
+            result = clock.tick()
+            if args.once:
+                print(result)
+                return 0
+            time.sleep(2.0)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_detection_purge(_args) -> int:
+    _django()
+    from port2port.detection.jobs import purge
+
+    counts = purge()
+    print("deleted: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing"))
+    return 0
+
+
 def cmd_manage(args) -> int:
     _django()
     from django.core.management import execute_from_command_line
@@ -430,6 +690,12 @@ def parser() -> argparse.ArgumentParser:
         "demo", help="migrate, seed the Belgian demo network, print logins and serve"
     )
     add_serve_args(p)
+    p.add_argument(
+        "--simulate",
+        type=float,
+        default=20.0,
+        help="device messages per second of the simulator (0: none)",
+    )
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("serve", help="serve the platform with uvicorn")
     add_serve_args(p)
@@ -529,6 +795,58 @@ def parser() -> argparse.ArgumentParser:
         "retention",
         help="warn teams 72 hours ahead and delete reports past their channel's period (run hourly)",
     ).set_defaults(func=cmd_reports_retention)
+    ingest = sub.add_parser("ingest", help="detection: device messages in").add_subparsers(
+        dest="ingest_command", required=True
+    )
+    p = ingest.add_parser(
+        "mqtt",
+        help="subscribe to an MQTT broker and store what the devices send (at least once)",
+    )
+    p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://HOST:PORT")
+    p.add_argument(
+        "--topic",
+        action="append",
+        help="TOPIC or TOPIC=FORMAT, e.g. frigate/events, alpr/+=openalpr, $share/ingest/ais/#=ais"
+        " (repeat; default: the usual topics of each format)",
+    )
+    p.add_argument(
+        "--client-id",
+        default="port2port-ingest",
+        help="keep it stable: the broker keeps this id's messages while the worker is down (and"
+        " its subscriptions: give workers with other topics other ids)",
+    )
+    p.add_argument("--device", help="the device of messages that name none (an AIS receiver)")
+    p.add_argument("--batch", type=int, default=500, help="messages stored per transaction")
+    p.set_defaults(func=cmd_ingest_mqtt)
+    p = ingest.add_parser("file", help="store the device messages of a file (JSON lines or NMEA)")
+    p.add_argument("file")
+    p.add_argument(
+        "--format",
+        required=True,
+        help="frigate, frigate-review, openalpr, platerecognizer, sensor or ais",
+    )
+    p.add_argument("--device", help="the device of messages that name none (an AIS receiver)")
+    p.set_defaults(func=cmd_ingest_file)
+    detection = sub.add_parser("detection", help="detection and control room").add_subparsers(
+        dest="detection_command", required=True
+    )
+    p = detection.add_parser(
+        "clock",
+        help="run escalations, device and vessel silence, refused-gate counts, notifications and"
+        " retention every 2 s (beside several web workers or ingest workers)",
+    )
+    p.add_argument("--once", action="store_true", help="one round, then stop")
+    p.set_defaults(func=cmd_detection_clock)
+    detection.add_parser(
+        "purge", help="delete events past their retention now (the clock does it hourly)"
+    ).set_defaults(func=cmd_detection_purge)
+    p = sub.add_parser("simulate", help="send realistic device traffic for the demo ports")
+    p.add_argument("--rate", type=float, default=10.0, help="background messages per second")
+    p.add_argument("--mqtt", help="publish to this broker (mqtt://HOST:PORT) instead of HTTP")
+    p.add_argument("--url", default="http://127.0.0.1:8000", help="the platform, for HTTP")
+    p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
+    p.add_argument("--seed", type=int, help="random seed, for the same traffic every run")
+    p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "port2port.sites",
     "port2port.access",
     "port2port.reporting",
+    "port2port.detection",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,15 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "port2port@localhost")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+
+# Detection: live updates through Redis pub/sub (several web nodes, separate ingest workers);
+# empty: in this process only.
+LIVE_REDIS_URL = os.environ.get("LIVE_REDIS_URL", "")
+# Web push: the VAPID key pair (base64url) and the contact the push services may write to.
+WEBPUSH_PRIVATE_KEY = os.environ.get("WEBPUSH_PRIVATE_KEY", "")
+WEBPUSH_PUBLIC_KEY = os.environ.get("WEBPUSH_PUBLIC_KEY", "")
+WEBPUSH_CONTACT = os.environ.get("WEBPUSH_CONTACT", "mailto:security@port2port.example")
 
 # OpenID Connect login (itsme or any provider): enabled when OIDC_ISSUER is set.
 OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")

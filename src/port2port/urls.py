@@ -12,6 +12,7 @@ urlpatterns = [
     path("sites/", include("port2port.sites.urls")),
     path("access/", include("port2port.access.urls")),
     path("reporting/", include("port2port.reporting.urls")),
+    path("detection/", include("port2port.detection.urls")),
     path("report/", include((report_urlpatterns, "report"))),
     path("", include((public_urlpatterns, "public"))),
     path("", include("port2port.core.urls")),

@@ -135,6 +135,7 @@ def build_api() -> NinjaAPI:
         )
 
     from port2port.access.api import router as access_router
+    from port2port.detection.api import router as detection_router
     from port2port.reporting.api import router as reporting_router
     from port2port.sharing.api import router as sharing_router
     from port2port.sites.api import router as sites_router
@@ -146,4 +147,5 @@ def build_api() -> NinjaAPI:
     api.add_router("/sites/", sites_router)
     api.add_router("/access/", access_router)
     api.add_router("/reporting/", reporting_router)
+    api.add_router("/detection/", detection_router)
     return api

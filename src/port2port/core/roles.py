@@ -32,6 +32,11 @@ class Perm(StrEnum):
     CORE_TOKEN_VIEW = "core:token:view"
     CORE_USER_CHANGE = "core:user:change"
     CORE_USER_VIEW = "core:user:view"
+    DETECTION_ALARM_HANDLE = "detection:alarm:handle"
+    DETECTION_ALARM_VIEW = "detection:alarm:view"
+    DETECTION_EVENT_INGEST = "detection:event:ingest"
+    DETECTION_HOTLIST_MANAGE = "detection:hotlist:manage"
+    DETECTION_RULE_MANAGE = "detection:rule:manage"
     REPORTING_CHANNEL_MANAGE = "reporting:channel:manage"
     REPORTING_REPORT_TRIAGE = "reporting:report:triage"
     REPORTING_STATS_VIEW = "reporting:stats:view"
@@ -96,25 +101,35 @@ _SECURITY_LEAD = _SECURITY_LEAD | _SHARING_AUTHOR | _ACCESS_MANAGER
 # port's security officers set up its channels; the platform's security bodies read statistics.
 _REPORT_TRIAGE = {Perm.REPORTING_REPORT_TRIAGE, Perm.REPORTING_STATS_VIEW}
 
+# Detection: the control room watches and handles its port's alarms; the port's security officers
+# and port authority set up rules, hotlists and devices; police keep hotlists of wanted plates.
+_CONTROL_ROOM = {Perm.DETECTION_ALARM_VIEW, Perm.DETECTION_ALARM_HANDLE}
+_DETECTION_SETUP = _CONTROL_ROOM | {Perm.DETECTION_RULE_MANAGE, Perm.DETECTION_HOTLIST_MANAGE}
+
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.PLATFORM_ADMIN: frozenset(Perm),
     Role.PORT_SECURITY_OFFICER: frozenset(
         _SECURITY_LEAD
         | _REPORT_TRIAGE
+        | _DETECTION_SETUP
         | {Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER, Perm.REPORTING_CHANNEL_MANAGE}
     ),
-    Role.PFSO: frozenset(_SECURITY_LEAD | {Perm.SITES_SITE_CHANGE}),
+    Role.PFSO: frozenset(_SECURITY_LEAD | _CONTROL_ROOM | {Perm.SITES_SITE_CHANGE}),
     Role.COMPANY_SECURITY_MANAGER: frozenset(_SECURITY_LEAD),
-    Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW | _SHARING_READER),
+    Role.CONTROL_ROOM_OPERATOR: frozenset(_STAFF_VIEW | _SHARING_READER | _CONTROL_ROOM),
     Role.PORT_AUTHORITY_OFFICER: frozenset(
         _STAFF_VIEW
         | _SHARING_AUTHOR
         | _ACCESS_DESK
+        | _DETECTION_SETUP
         | {Perm.CORE_AUDIT_VIEW, Perm.SITES_SITE_CHANGE, Perm.ACCESS_BAN_REGISTER}
     ),
     Role.LCMB_MEMBER: frozenset(_STAFF_VIEW | _SHARING_AUTHOR | {Perm.REPORTING_STATS_VIEW}),
     Role.POLICE_LIAISON: frozenset(
-        _STAFF_VIEW | _SHARING_AUTHOR | _REPORT_TRIAGE | {Perm.ACCESS_BAN_REGISTER}
+        _STAFF_VIEW
+        | _SHARING_AUTHOR
+        | _REPORT_TRIAGE
+        | {Perm.ACCESS_BAN_REGISTER, Perm.DETECTION_HOTLIST_MANAGE}
     ),
     Role.CUSTOMS_LIAISON: frozenset(_STAFF_VIEW | _SHARING_AUTHOR),
     Role.SECURITY_DESK: frozenset(_STAFF_VIEW | _SHARING_READER | _ACCESS_DESK),
@@ -143,6 +158,8 @@ TOKEN_SCOPES = frozenset(
         Perm.SITES_SITE_VIEW,
         Perm.ACCESS_GATE_DECIDE,
         Perm.ACCESS_VISITOR_ANNOUNCE,
+        Perm.DETECTION_EVENT_INGEST,
+        Perm.DETECTION_HOTLIST_MANAGE,
     }
 )
 

@@ -1,5 +1,6 @@
 """Sites API: ports, their map as GeoJSON, zones and gates; creation for those who may change."""
 
+from datetime import datetime
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
@@ -9,7 +10,7 @@ from port2port.core.apibase import Pagination
 from port2port.core.models import Organisation
 
 from . import selectors, services
-from .models import Facility, Zone
+from .models import Device, Facility, Gate, Zone
 
 router = Router(tags=["sites"])
 
@@ -126,3 +127,60 @@ def facility_create(request, locode: str, payload: FacilityIn):
         operator=operator,
     )
     return Status(201, {"id": str(facility.pk), "code": facility.code})
+
+
+class DeviceOut(Schema):
+    id: UUID
+    code: str
+    name: str
+    kind: str
+    port: str = Field(alias="port.locode")
+    zone: str | None = Field(None, alias="zone.code")
+    gate: str | None = Field(None, alias="gate.code")
+    owner: UUID = Field(alias="owner_id")
+    geometry: dict
+    active: bool
+    silent_after: int
+    last_seen_at: datetime | None
+
+
+class DeviceIn(Schema):
+    code: str
+    name: str
+    kind: str
+    geometry: dict
+    owner: UUID
+    zone: UUID | None = None
+    gate: UUID | None = None
+    silent_after: int = 15
+
+
+class DeviceTokenOut(Schema):
+    device: str
+    token: str
+
+
+@router.get("/ports/{locode}/devices", response=list[DeviceOut])
+@paginate(Pagination)
+def devices(request, locode: str):
+    return selectors.devices_of(request.auth, selectors.port_get(request.auth, locode))
+
+
+@router.post("/ports/{locode}/devices", response={201: DeviceOut})
+def device_create(request, locode: str, payload: DeviceIn):
+    from port2port.core.selectors import organisation_get
+
+    port = selectors.port_get(request.auth, locode)
+    data = payload.dict()
+    data["owner"] = organisation_get(request.auth, data["owner"])
+    data["zone"] = selectors.site_get(request.auth, Zone, data["zone"]) if data["zone"] else None
+    data["gate"] = selectors.site_get(request.auth, Gate, data["gate"]) if data["gate"] else None
+    return Status(201, services.device_create(actor=request.auth, port=port, **data))
+
+
+@router.post("/devices/{device_id}/token", response={201: DeviceTokenOut})
+def device_token(request, device_id: UUID):
+    """A new token for the device; the old one stops working. Shown once."""
+    device = selectors.site_get(request.auth, Device, device_id)
+    secret = services.device_token_issue(actor=request.auth, device=device)
+    return Status(201, {"device": device.code, "token": secret})

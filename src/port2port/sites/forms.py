@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from port2port.core.models import Organisation
 
 from .geojson import validate_geometry
-from .models import AntiPassback, GateKind
+from .models import AntiPassback, DeviceKind, GateKind
 
 
 class GeometryField(forms.CharField):
@@ -82,3 +82,23 @@ class AntiPassbackForm(forms.Form):
     timeout_minutes = forms.IntegerField(
         label=_("Presence timeout (minutes)"), min_value=1, max_value=7 * 24 * 60
     )
+
+
+class DeviceForm(AreaForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=DeviceKind.choices)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=Organisation.objects.all())
+    zone = forms.ModelChoiceField(label=_("Zone"), queryset=None, required=False)
+    gate = forms.ModelChoiceField(label=_("Gate (ANPR camera)"), queryset=None, required=False)
+    silent_after = forms.IntegerField(
+        label=_("Silent after (minutes)"),
+        min_value=0,
+        max_value=7 * 24 * 60,
+        initial=15,
+        help_text=_("Raise an alarm when nothing came from the device for this long; 0: never."),
+    )
+
+    def __init__(self, *args, zones, gates, owners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].queryset = zones
+        self.fields["gate"].queryset = gates
+        self.fields["owner"].queryset = owners

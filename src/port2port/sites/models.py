@@ -133,3 +133,67 @@ class Gate(SiteBase):
         verbose_name = _("gate")
         verbose_name_plural = _("gates")
         constraints = [models.UniqueConstraint(fields=["code"], name="gate_code_unique")]
+
+
+class DeviceKind(models.TextChoices):
+    ANPR = "anpr", _("ANPR camera")
+    AI_CAMERA = "ai_camera", _("AI camera")
+    THERMAL = "thermal", _("Thermal camera")
+    FENCE = "fence", _("Fence segment")
+    DRONE_DETECTOR = "drone_detector", _("Drone detector")
+    AIS_RECEIVER = "ais_receiver", _("AIS receiver")
+
+
+class Device(SiteBase):
+    """A sensor of the detection module: where it is, what it watches, who owns it.
+
+    Its code is the name the device itself uses in its messages (a Frigate camera name, an
+    OpenALPR camera id, a fence segment id), so it is unique across the platform. The geometry is
+    its location (a point) or, for a fence segment, its line. A device sends over HTTP with its
+    own token (`dv_<prefix>_<secret>`, only the hash is kept)."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=DeviceKind.choices)
+    zone = models.ForeignKey(
+        Zone,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("zone"),
+    )
+    gate = models.ForeignKey(
+        Gate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cameras",
+        verbose_name=_("gate"),
+        help_text=_("An ANPR camera that watches a gate: its reads are checked against access."),
+    )
+    owner = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="devices", verbose_name=_("owner")
+    )
+    silent_after = models.PositiveIntegerField(
+        _("silent after (minutes)"),
+        default=15,
+        help_text=_("Raise an alarm when nothing came from the device for this long; 0: never."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    token_prefix = models.CharField(max_length=12, unique=True, null=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
+
+    class Meta(SiteBase.Meta):
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        constraints = [models.UniqueConstraint(fields=["code"], name="device_code_unique")]
+
+    def position(self) -> tuple[float, float] | None:
+        """(latitude, longitude) of the device, the first point of a line or polygon."""
+        geometry = self.geometry or {}
+        coords = geometry.get("coordinates")
+        while isinstance(coords, list) and coords and isinstance(coords[0], list):
+            coords = coords[0]
+        if isinstance(coords, list) and len(coords) >= 2:
+            return float(coords[1]), float(coords[0])
+        return None

@@ -121,3 +121,11 @@ def port_map(viewer: Any, port: Port) -> dict:
     for gate in gates_of(viewer, port):
         add("gate", gate, gate_kind=gate.kind, leads_into=[z.code for z in gate.leads_into.all()])
     return {"type": "FeatureCollection", "features": features}
+
+
+def devices_of(viewer: Any, port: Port) -> QuerySet:
+    from .models import Device
+
+    return _in_ports(
+        Device.objects.filter(port=port).select_related("zone", "gate", "owner"), viewer
+    )

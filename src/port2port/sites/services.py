@@ -17,7 +17,7 @@ from port2port.core.errors import Conflict, Forbidden, Invalid
 from port2port.core.models import Organisation, Port
 
 from .geojson import validate_geometry
-from .models import Area, Facility, Gate, GateKind, Zone
+from .models import Area, Device, DeviceKind, Facility, Gate, GateKind, Zone
 from .selectors import may_change
 
 
@@ -225,3 +225,107 @@ def gate_create(
     gate = _save(gate, actor, "sites.gate.created", {"zones": [z.code for z in leads_into]})
     gate.leads_into.set(leads_into)
     return gate
+
+
+DEVICE_TOKEN_PREFIX = "dv"  # noqa: S105 (a prefix, not a secret)
+
+
+def _device_changed() -> None:
+    """Ingest workers index devices by code: tell them to reload."""
+    from port2port.detection.state import changed
+
+    changed()
+
+
+@transaction.atomic
+def device_create(
+    *,
+    actor: Any,
+    port: Port,
+    code: str,
+    name: str,
+    kind: str,
+    geometry: dict,
+    owner: Organisation,
+    zone: Zone | None = None,
+    gate: Gate | None = None,
+    silent_after: int = 15,
+) -> Device:
+    """Register a camera, fence segment, drone detector or AIS receiver of a port."""
+    facility = zone.facility if zone is not None else None
+    _require_change(actor, port, facility)
+    if kind not in DeviceKind.values:
+        raise Invalid(_("“%(value)s” is not a kind of device") % {"value": kind}, field="kind")
+    for other, field in ((zone, "zone"), (gate, "gate")):
+        if other is not None and other.port_id != port.pk:
+            raise Invalid(_("it lies in another port"), field=field)
+    if gate is not None and kind != DeviceKind.ANPR:
+        raise Invalid(_("only an ANPR camera watches a gate"), field="gate")
+    if not isinstance(silent_after, int) or not 0 <= silent_after <= 7 * 24 * 60:
+        raise Invalid(_("between 0 and 10080 minutes"), field="silent_after")
+    device = Device(
+        port=port,
+        code=_text(code, "code", 40),
+        name=_text(name, "name", 200),
+        kind=kind,
+        geometry=_geometry(geometry),
+        owner=owner,
+        zone=zone,
+        gate=gate,
+        silent_after=silent_after,
+    )
+    device = _save(device, actor, "sites.device.created", {"kind": kind, "owner": owner.name})
+    _device_changed()
+    return device
+
+
+@transaction.atomic
+def device_active_set(*, actor: Any, device: Device, active: bool) -> Device:
+    """Switch a device off (its messages are refused and it is no longer watched) or on."""
+    _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    device.active = bool(active)
+    device.save(update_fields=["active"])
+    _device_changed()
+    audit.record(
+        actor,
+        "sites.device.active_set",
+        device,
+        details={"port": device.port.locode, "code": device.code, "active": device.active},
+    )
+    return device
+
+
+@transaction.atomic
+def device_token_issue(*, actor: Any, device: Device) -> str:
+    """A new token for the device (the old one stops working); the secret is shown once."""
+    import hashlib
+    import secrets
+
+    _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    prefix = secrets.token_hex(5)
+    secret = f"{DEVICE_TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    device.token_prefix = prefix
+    device.token_hash = hashlib.sha256(secret.encode()).hexdigest()
+    device.save(update_fields=["token_prefix", "token_hash"])
+    audit.record(
+        actor,
+        "sites.device.token_issued",
+        device,
+        details={"port": device.port.locode, "code": device.code, "prefix": prefix},
+    )
+    return secret
+
+
+def device_authenticate(secret: str) -> Device | None:
+    """The active device a token belongs to, or None (constant-time on the stored hash)."""
+    import hashlib
+    import hmac
+
+    parts = (secret or "").split("_", 2)  # the secret itself may hold "_"
+    if len(parts) != 3 or parts[0] != DEVICE_TOKEN_PREFIX or not parts[1]:
+        return None
+    device = Device.objects.filter(token_prefix=parts[1], active=True).first()
+    if device is None or not device.token_hash:
+        return None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    return device if hmac.compare_digest(digest, device.token_hash) else None

@@ -14,4 +14,9 @@ urlpatterns = [
         views.area_anti_passback_view,
         name="area_anti_passback",
     ),
+    path(
+        "<str:locode>/devices/<uuid:device_id>/token/",
+        views.device_token_view,
+        name="device_token",
+    ),
 ]

@@ -16,7 +16,7 @@ from port2port.core.selectors import organisations_visible_to
 from port2port.core.visibility import reach
 
 from . import selectors, services
-from .forms import AreaForm, FacilityForm, GateForm, ZoneForm
+from .forms import AreaForm, DeviceForm, FacilityForm, GateForm, ZoneForm
 from .models import AntiPassback
 
 
@@ -43,6 +43,7 @@ def port_view(request, locode):
             "facilities": selectors.facilities_of(request.user, port),
             "zones": selectors.zones_of(request.user, port),
             "gates": selectors.gates_of(request.user, port),
+            "devices": selectors.devices_of(request.user, port),
             "can_change": selectors.may_change(request.user, port),
             "anti_passback_choices": AntiPassback.choices,
             "tile_url": settings.SITES_TILE_URL,
@@ -81,7 +82,13 @@ def area_anti_passback_view(request, locode, area_id):
     return redirect("sites:port", locode=port.locode)
 
 
-FORMS = {"area": AreaForm, "facility": FacilityForm, "zone": ZoneForm, "gate": GateForm}
+FORMS = {
+    "area": AreaForm,
+    "facility": FacilityForm,
+    "zone": ZoneForm,
+    "gate": GateForm,
+    "device": DeviceForm,
+}
 
 
 def _form(kind, request, port, data=None):
@@ -97,6 +104,12 @@ def _form(kind, request, port, data=None):
             "facilities": selectors.facilities_of(viewer, port),
             "zones": selectors.zones_of(viewer, port),
         }
+    elif kind == "device":
+        kwargs = {
+            "zones": selectors.zones_of(viewer, port),
+            "gates": selectors.gates_of(viewer, port),
+            "owners": organisations_visible_to(viewer, port=port.locode),
+        }
     return FORMS[kind](data, **kwargs)
 
 
@@ -111,6 +124,7 @@ def site_create_view(request, locode, kind):
         "facility": services.facility_create,
         "zone": services.zone_create,
         "gate": services.gate_create,
+        "device": services.device_create,
     }[kind]
 
     def store(data):
@@ -126,9 +140,27 @@ def site_create_view(request, locode, kind):
         "facility": _("New port facility"),
         "zone": _("New zone"),
         "gate": _("New gate"),
+        "device": _("New device"),
     }
     return render(
         request,
         "sites/site_form.html",
         {"form": form, "port": port, "title": titles[kind], "section": "sites"},
+    )
+
+
+@login_required
+def device_token_view(request, locode, device_id):
+    """Issue a new token for a device (POST); shown once on the page that follows."""
+    from port2port.core.visibility import one_or_404
+
+    port = selectors.port_get(request.user, locode)
+    device = one_or_404(selectors.devices_of(request.user, port), pk=device_id)
+    if request.method != "POST":
+        return redirect("sites:port", locode=port.locode)
+    token = services.device_token_issue(actor=request.user, device=device)
+    return render(
+        request,
+        "sites/device_token.html",
+        {"port": port, "device": device, "token": token, "section": "sites"},
     )

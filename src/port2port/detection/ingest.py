@@ -1,0 +1,702 @@
+"""The ingest pipeline: raw messages → adapters → events → rules → stored → alarms published.
+
+One `Pipeline` per worker process. `ingest()` takes a batch of raw messages of one format and,
+in one transaction, stores the new events with the database's bulk insert (`INSERT … ON CONFLICT
+(uid) DO NOTHING`, one statement for the batch), the dead letters, and the alarms the rules
+raised or updated. Only after the commit are the alarms pushed to the control rooms, and only
+then may the caller acknowledge the messages (MQTT QoS 1): a worker killed at any moment loses
+nothing, and a message delivered again is recognised by its event's uid and stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+
+from port2port.core import audit
+from port2port.core.visibility import SYSTEM
+
+from . import state
+from .adapters import ais, frigate, openalpr, platerecognizer, sensors
+from .adapters.events import AdapterError
+from .engine import Actions, Detector, DeviceInfo, NewAlarm, OpenAlarm, Row, inside
+from .models import (
+    Alarm,
+    AlarmEntry,
+    AlarmEvent,
+    AlarmState,
+    AlarmStep,
+    Contact,
+    DeadLetter,
+    Delivery,
+    Event,
+    HotlistEntry,
+)
+
+log = logging.getLogger(__name__)
+
+# Formats and the adapter that reads one message of each; "ais" is read line by line.
+FORMATS = {
+    "frigate": frigate.parse_event,
+    "frigate-review": frigate.parse_review,
+    "openalpr": openalpr.parse,
+    "platerecognizer": platerecognizer.parse,
+    "sensor": sensors.parse,
+    "ais": None,
+}
+REFRESH_SECONDS = 1.0
+SEEN_FLUSH_SECONDS = 10.0
+VESSEL_PUSH_SECONDS = 2.0
+MAX_DEAD_PAYLOAD = 65_536
+
+
+@dataclass
+class Message:
+    payload: bytes | str
+    channel: str = ""
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list = field(default_factory=list)  # (channel, reason)
+    raised: int = 0
+    updated: int = 0
+
+    def add(self, other: Outcome) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+        self.raised += other.raised
+        self.updated += other.updated
+
+
+def event_uid(event) -> str:
+    """The event's identity across redeliveries. AIS messages are the same whichever receiver
+    heard them; every other source names its messages per device."""
+    if event.source == "ais":  # the same sentence heard again a minute later is news
+        uid = f"ais:{event.source_id}:{event.at:%Y%m%d%H%M}"
+    else:
+        uid = f"{event.source}:{event.device}:{event.source_id}"
+    if len(uid) > 120:
+        uid = f"{event.source}:h:{hashlib.sha256(uid.encode()).hexdigest()}"
+    return uid
+
+
+class Pipeline:
+    def __init__(self, *, publish: bool = True):
+        self.publish_live = publish
+        self._detector: Detector | None = None
+        self._checked = 0.0
+        self._lock = threading.RLock()
+        self._rule_extras: dict = {}  # rule id -> (procedure steps, contacts at level 0)
+        self._seen: dict = {}  # device id -> newest event moment, flushed every few seconds
+        self._seen_flushed = time.monotonic()
+        self._vessel_pushed: dict = {}
+        self._ais: dict = {}  # channel -> AisAssembler (MQTT: parts arrive one message each)
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def detector(self, *, force: bool = False) -> Detector:
+        now = time.monotonic()
+        if self._detector is not None and not force and now - self._checked < REFRESH_SECONDS:
+            return self._detector
+        self._checked = now
+        seq = state.current_seq()
+        if self._detector is not None and not force and seq == self._detector.indexes.seq:
+            return self._detector
+        indexes = state.load_indexes()
+        if self._detector is None or force:
+            detector = Detector(
+                indexes,
+                open_alarms=state.open_alarms(indexes),
+                vessels=self._vessels(indexes),
+                people=state.recent_people(),
+            )
+        else:  # keep what was remembered; only the rules, devices and lists change
+            detector = self._detector
+            detector.indexes = indexes
+        detector.entry_check = _entries
+        detector.access_decide = _access_decide
+        self._detector = detector
+        self._rule_extras = {}
+        return detector
+
+    @staticmethod
+    def _vessels(indexes):
+        for mmsi, (at, lat, lon, _port, name) in state.recent_vessels():
+            port_id = next(
+                (p for p, rings in indexes.port_areas.items() if inside(rings, lon, lat)), None
+            )
+            yield mmsi, (at, lat, lon, port_id, name)
+
+    def reset(self) -> None:
+        """Forget everything remembered; the next batch reloads from the database."""
+        with self._lock:
+            self._detector = None
+            self._checked = 0.0
+            self._ais.clear()
+            self._seen.clear()
+            self._rule_extras = {}
+            self._vessel_pushed.clear()
+
+    # --- parsing --------------------------------------------------------------------------------
+
+    def parse(self, fmt: str, message: Message, received_at: datetime) -> tuple[list, list]:
+        """(events, errors) of one message; never raises on bad input."""
+        if fmt not in FORMATS:
+            return [], [AdapterError(f"unknown format {fmt!r}")]
+        if fmt == "ais":
+            payload = message.payload
+            if isinstance(payload, bytes | bytearray):
+                payload = bytes(payload).decode("utf-8", "replace")
+            if message.channel.startswith("mqtt:"):  # one sentence per message, parts in order
+                assembler = self._ais.get(message.channel)
+                if assembler is None:
+                    assembler = self._ais[message.channel] = ais.AisAssembler()
+                events, errors = [], []
+                for line in payload.splitlines():
+                    try:
+                        events.extend(assembler.feed(line, received_at))
+                    except AdapterError as exc:
+                        errors.append(exc)
+                return events, errors
+            return ais.parse_lines(payload, received_at)
+        try:
+            return FORMATS[fmt](message.payload), []
+        except AdapterError as exc:
+            return [], [exc]
+        except Exception as exc:  # an adapter bug must not stop the worker
+            log.exception("detection: adapter %s failed", fmt)
+            return [], [AdapterError(f"{fmt}: cannot read the message ({type(exc).__name__})")]
+
+    # --- the batch ------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        fmt: str,
+        messages: Iterable[Message],
+        *,
+        device: DeviceInfo | None = None,
+        owner_id=None,
+        default_device: str = "",
+        now: datetime | None = None,
+    ) -> Outcome:
+        """Parse, check, evaluate and store one batch. `device`: the sender's own device (HTTP
+        with a device token): events must come from it or from another device of its owner."""
+        with self._lock:
+            return self._ingest(
+                fmt, messages, device, owner_id, default_device, now or timezone.now()
+            )
+
+    def _ingest(self, fmt, messages, device, owner_id, default_device, now) -> Outcome:
+        outcome = Outcome()
+        detector = self.detector()
+        devices = detector.indexes.devices
+        dead: list[DeadLetter] = []
+        rows: dict[str, Row] = {}
+        for message in messages:
+            events, errors = self.parse(fmt, message, now)
+            for error in errors:
+                dead.append(_dead(fmt, message, str(error)))
+                outcome.rejected.append((message.channel, str(error)))
+            for event in events:
+                code = event.device or (device.code if device else default_device)
+                info = devices.get(code)
+                reason = ""
+                if info is None:
+                    reason = f"unknown device {code!r}" if code else "the event names no device"
+                elif (
+                    device is not None and info.id != device.id and info.owner_id != device.owner_id
+                ) or (owner_id is not None and info.owner_id != owner_id):
+                    reason = f"device {code!r} is not one of the sender's organisation"
+                if reason:
+                    dead.append(_dead(fmt, message, reason))
+                    outcome.rejected.append((message.channel, reason))
+                    continue
+                if event.device != code:
+                    event = _with_device(event, code)
+                uid = event_uid(event)
+                if uid in rows:
+                    outcome.duplicates += 1
+                    continue
+                zone_id = _zone_of(detector, info, event)
+                rows[uid] = Row(uid, event, info, zone_id)
+        if rows:
+            stored = _existing(list(rows))
+            for uid in stored:
+                del rows[uid]
+            outcome.duplicates += len(stored)
+        for row in rows.values():
+            detector.process(row)
+            at = row.event.at
+            seen = self._seen.get(row.device.id)
+            if seen is None or seen < at:
+                self._seen[row.device.id] = at
+        actions = detector.take()
+        try:
+            with transaction.atomic():
+                _insert_events(rows.values(), now)
+                if dead:  # a message delivered again is kept once
+                    DeadLetter.objects.bulk_create(dead, ignore_conflicts=True)
+                messages_out = self._store(actions, detector)
+                self._flush_seen(force=False)
+        except Exception:
+            self.reset()  # what the detector remembered of this batch never happened
+            raise
+        outcome.accepted = len(rows)
+        outcome.raised = len(actions.new)
+        outcome.updated = len(actions.updates)
+        try:  # stored: whatever fails now must not make the caller send the batch again
+            messages_out.extend(self._vessel_messages(rows.values()))
+            if self.publish_live and messages_out:
+                from .live import publish
+
+                publish(messages_out)
+            if actions.new:
+                from .notify import kick
+
+                kick()
+        except Exception:
+            log.exception("detection: batch stored, but pushing it live failed")
+        return outcome
+
+    def _vessel_messages(self, rows) -> list[dict]:
+        out = []
+        clock = time.monotonic()
+        for row in rows:
+            event = row.event
+            if event.kind != "vessel_position" or event.latitude is None:
+                continue
+            if clock - self._vessel_pushed.get(event.mmsi, 0) < VESSEL_PUSH_SECONDS:
+                continue
+            self._vessel_pushed[event.mmsi] = clock
+            vessel = self._detector.vessels.get(event.mmsi) if self._detector else None
+            port_id = vessel[3] if vessel else None
+            out.append(
+                {
+                    "type": "vessel",
+                    "port": str(port_id or row.device.port_id),
+                    "mmsi": event.mmsi,
+                    "lat": event.latitude,
+                    "lon": event.longitude,
+                    "name": vessel[4] if vessel else "",
+                    "speed": event.speed_knots,
+                    "course": event.course,
+                }
+            )
+        if len(self._vessel_pushed) > 100_000:
+            self._vessel_pushed.clear()
+        return out
+
+    def _flush_seen(self, *, force: bool) -> None:
+        clock = time.monotonic()
+        if not self._seen or (not force and clock - self._seen_flushed < SEEN_FLUSH_SECONDS):
+            return
+        from port2port.sites.models import Device
+
+        for device_id, at in self._seen.items():
+            Device.objects.filter(pk=device_id).filter(
+                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at)
+            ).update(last_seen_at=at)
+        self._seen.clear()
+        self._seen_flushed = clock
+
+    def flush(self) -> None:
+        with self._lock, transaction.atomic():
+            self._flush_seen(force=True)
+
+    # --- alarms ---------------------------------------------------------------------------------
+
+    def _extras(self, rule_id) -> tuple[list, list, bool]:
+        """The rule's procedure steps, its first contacts, and whether anyone is above them."""
+        if rule_id is None:
+            return [], [], False
+        extras = self._rule_extras.get(rule_id)
+        if extras is None:
+            from .models import Rule
+
+            rule = Rule.objects.filter(pk=rule_id).select_related("procedure").first()
+            steps = list(rule.procedure.steps) if rule and rule.procedure else []
+            contacts = list(
+                Contact.objects.filter(rule_id=rule_id, level=0)
+                .select_related("user")
+                .prefetch_related("user__push_subscriptions")
+            )
+            above = Contact.objects.filter(rule_id=rule_id, level__gt=0).exists()
+            extras = self._rule_extras[rule_id] = (steps, contacts, above)
+        return extras
+
+    def _store(self, actions: Actions, detector: Detector) -> list[dict]:
+        """Write the batch's alarm actions; returns the live messages to push after commit."""
+        out: list[dict] = []
+        reopened: list[NewAlarm] = []
+        for update in actions.updates.values():
+            changes = {
+                "count": F("count") + update.count,
+                "last_at": Greatest(F("last_at"), update.last_at),
+            }
+            if update.priority is not None:
+                changes["priority"] = Least(F("priority"), update.priority)
+            done = (
+                Alarm.objects.filter(pk=update.id)
+                .exclude(state=AlarmState.CLOSED)
+                .update(**changes)
+            )
+            if not done:  # closed meanwhile: a repeat after closing is a new alarm
+                old = Alarm.objects.filter(pk=update.id).first()
+                detector.forget([update.id])
+                if old is not None:
+                    reopened.append(_again(old, update, detector))
+                continue
+            if update.links:
+                AlarmEvent.objects.bulk_create(
+                    [AlarmEvent(alarm_id=update.id, event_uid=u, at=at) for u, at in update.links],
+                    ignore_conflicts=True,
+                )
+            for kind, text in update.notes:
+                AlarmEntry.objects.create(alarm_id=update.id, kind=kind, text=text)
+            alarm = Alarm.objects.filter(pk=update.id).values(*_LIVE_FIELDS).first()
+            if alarm:
+                out.append(_live(alarm, new=False))
+        fresh = actions.new + reopened
+        if not fresh:
+            return out
+        alarms, steps, entries, links, deliveries = [], [], [], [], []
+        for new in fresh:
+            rule_id = new.rule.id if new.rule else None
+            procedure_steps, contacts, above = self._extras(rule_id)
+            escalate = new.rule.escalate_seconds if new.rule and above else 0
+            alarm = Alarm(
+                id=new.id,
+                port_id=new.port_id,
+                kind=new.kind,
+                rule_id=rule_id,
+                hotlist_id=new.hotlist_id,
+                key=new.key,
+                params=_jsonable(new.params),
+                priority=new.priority,
+                zone_id=new.zone_id,
+                device_id=new.device_id,
+                latitude=new.latitude,
+                longitude=new.longitude,
+                first_at=new.at,
+                last_at=new.last_at,
+                count=new.count,
+                escalate_at=new.at + timedelta(seconds=escalate) if escalate else None,
+            )
+            alarms.append(alarm)
+            steps.extend(
+                AlarmStep(alarm_id=new.id, position=n, text=str(text)[:500])
+                for n, text in enumerate(procedure_steps, start=1)
+            )
+            entries.append(AlarmEntry(alarm_id=new.id, kind=AlarmEntry.Kind.RAISED, at=new.at))
+            entries.extend(AlarmEntry(alarm_id=new.id, kind=k, text=t) for k, t in new.notes)
+            links.extend(AlarmEvent(alarm_id=new.id, event_uid=u, at=at) for u, at in new.links)
+            deliveries.extend(_deliveries(new.id, contacts, level=0))
+        Alarm.objects.bulk_create(alarms)
+        AlarmStep.objects.bulk_create(steps)
+        AlarmEntry.objects.bulk_create(entries)
+        AlarmEvent.objects.bulk_create(links, ignore_conflicts=True)
+        Delivery.objects.bulk_create(deliveries)
+        # One audit record per batch: alarms are raised by machines at machine speed; every
+        # human action on them is audited one by one (services.py).
+        audit.record(
+            SYSTEM,
+            "detection.alarm.raised",
+            alarms[0] if len(alarms) == 1 else None,
+            details={
+                "count": len(alarms),
+                "alarms": [
+                    {"id": str(a.id), "kind": a.kind, "priority": a.priority, "key": a.key}
+                    for a in alarms[:100]
+                ],
+            },
+        )
+        for row in Alarm.objects.filter(pk__in=[a.id for a in alarms]).values(*_LIVE_FIELDS):
+            out.append(_live(row, new=True))
+        return out
+
+
+_LIVE_FIELDS = (
+    "id",
+    "port_id",
+    "kind",
+    "priority",
+    "state",
+    "count",
+    "last_at",
+    "latitude",
+    "longitude",
+    "hotlist__owner_id",
+)
+
+
+def _live(row: dict, *, new: bool) -> dict:
+    return {
+        "type": "alarm",
+        "new": new,
+        "id": str(row["id"]),
+        "port": str(row["port_id"]),
+        "owner": str(row["hotlist__owner_id"] or ""),
+        "kind": row["kind"],
+        "priority": row["priority"],
+        "state": row["state"],
+        "count": row["count"],
+        "last_at": row["last_at"].isoformat() if row["last_at"] else "",
+        "lat": row["latitude"],
+        "lon": row["longitude"],
+        "sent": time.time(),
+    }
+
+
+def _again(old: Alarm, update, detector: Detector) -> NewAlarm:
+    rule = None
+    if old.rule_id is not None:
+        rule = next(
+            (r for rules in detector.indexes.rules.values() for r in rules if r.id == old.rule_id),
+            None,
+        )
+    new = NewAlarm(
+        id=uuid.uuid4(),
+        port_id=old.port_id,
+        kind=old.kind,
+        rule=rule,
+        hotlist_id=old.hotlist_id,
+        key=old.key,
+        params=old.params,
+        priority=update.priority or old.priority,
+        zone_id=old.zone_id,
+        device_id=old.device_id,
+        latitude=old.latitude,
+        longitude=old.longitude,
+        at=update.last_at,
+        last_at=update.last_at,
+        count=max(1, update.count),
+        links=list(update.links),
+    )
+    detector.open[old.key] = OpenAlarm(
+        new.id, new.last_at, new.priority, rule.suppress_seconds if rule else 300, old.zone_id
+    )
+    return new
+
+
+def _deliveries(alarm_id, contacts: list, *, level: int) -> list[Delivery]:
+    out = []
+    for contact in contacts:
+        if contact.channel == Contact.Channel.WEBHOOK:
+            if contact.url:
+                out.append(
+                    Delivery(
+                        alarm_id=alarm_id, channel=contact.channel, target=contact.url, level=level
+                    )
+                )
+        elif contact.user is not None:
+            if contact.channel == Contact.Channel.EMAIL and contact.user.email:
+                out.append(
+                    Delivery(
+                        alarm_id=alarm_id,
+                        channel=contact.channel,
+                        target=contact.user.email,
+                        user=contact.user,
+                        level=level,
+                    )
+                )
+            elif contact.channel == Contact.Channel.WEB_PUSH:
+                for sub in contact.user.push_subscriptions.all():
+                    out.append(
+                        Delivery(
+                            alarm_id=alarm_id,
+                            channel=contact.channel,
+                            target=sub.endpoint,
+                            user=contact.user,
+                            level=level,
+                        )
+                    )
+    return out
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def _dead(fmt: str, message: Message, reason: str) -> DeadLetter:
+    payload = message.payload
+    if isinstance(payload, bytes | bytearray | memoryview):
+        payload = bytes(payload[:MAX_DEAD_PAYLOAD]).decode("utf-8", "replace")
+    elif not isinstance(payload, str):
+        payload = repr(payload)
+    payload = payload[:MAX_DEAD_PAYLOAD].replace("\x00", "\\x00")
+    digest = hashlib.sha256(
+        "\x1f".join((fmt, message.channel, reason, payload)).encode("utf-8", "replace")
+    ).hexdigest()
+    return DeadLetter(
+        format=fmt[:20],
+        channel=message.channel[:200],
+        reason=reason[:2000],
+        payload=payload,
+        digest=digest,
+    )
+
+
+def _with_device(event, code: str):
+    from dataclasses import replace
+
+    return replace(event, device=code)
+
+
+def _zone_of(detector: Detector, device: DeviceInfo, event):
+    """The zone an event names (a Frigate zone with the code of one of ours), else the device's."""
+    for name in event.zones:
+        zone_id = detector.indexes.zone_codes.get((device.port_id, name.lower()))
+        if zone_id is not None:
+            return zone_id
+    return device.zone_id
+
+
+def _existing(uids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(uids), 500):
+        found.update(
+            Event.objects.filter(uid__in=uids[start : start + 500]).values_list("uid", flat=True)
+        )
+    return found
+
+
+def _entries(entry_ids) -> dict:
+    return {
+        row[0]: row[1:]
+        for row in HotlistEntry.objects.filter(pk__in=entry_ids).values_list(
+            "id", "plate", "reason", "valid_until"
+        )
+    }
+
+
+def _access_decide(gate_code: str, plate: str, at: datetime):
+    from zoneinfo import ZoneInfo
+
+    from port2port.access.engine import decide
+    from port2port.access.snapshot import store
+
+    decision = decide(
+        store.get(), gate_code, "plate", plate, "in", at.astimezone(ZoneInfo("Europe/Brussels"))
+    )
+    return decision.granted, [str(r) for r in decision.reasons]
+
+
+# --- the bulk insert ------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "uid",
+    "kind",
+    "source",
+    "device_code",
+    "device_id",
+    "port_id",
+    "zone_id",
+    "at",
+    "received_at",
+    "plate",
+    "label",
+    "confidence",
+    "latitude",
+    "longitude",
+    "mmsi",
+    "data",
+)
+
+
+def insert_sql() -> str:
+    table = connection.ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    marks = ["%s"] * len(_COLUMNS)
+    if connection.vendor == "postgresql":
+        marks[-1] = "%s::jsonb"
+    return (  # names from the model, not from input
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(marks)}) "  # noqa: S608
+        f"ON CONFLICT ({connection.ops.quote_name('uid')}) DO NOTHING"
+    )
+
+
+def _prepare():
+    """Functions that turn ids and moments into what this database's driver takes."""
+    if connection.vendor == "sqlite":
+
+        def moment(value: datetime) -> str:
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+        def ident(value):
+            return value.hex if value is not None and hasattr(value, "hex") else value
+
+        return moment, ident
+    return (lambda value: value), (lambda value: value)
+
+
+def event_params(rows: Iterable[Row], received_at: datetime) -> list[tuple]:
+    moment, ident = _prepare()
+    received = moment(received_at)
+    params = []
+    cache: dict = {}
+    for row in rows:
+        event, device = row.event, row.device
+        ids = cache.get((device.id, row.zone_id))
+        if ids is None:
+            ids = cache[(device.id, row.zone_id)] = (
+                ident(device.id),
+                ident(device.port_id),
+                ident(row.zone_id),
+            )
+        data = {}
+        if event.zones:
+            data["zones"] = list(event.zones)
+        if event.speed_knots is not None:
+            data["speed"] = event.speed_knots
+        if event.course is not None:
+            data["course"] = event.course
+        if event.extra:
+            data.update(event.extra)
+        params.append(
+            (
+                row.uid,
+                event.kind,
+                event.source,
+                event.device,
+                ids[0],
+                ids[1],
+                ids[2],
+                moment(event.at),
+                received,
+                event.plate[:20],
+                event.label[:100],
+                event.confidence,
+                event.latitude,
+                event.longitude,
+                event.mmsi,
+                json.dumps(data, default=str) if data else "{}",
+            )
+        )
+    return params
+
+
+def _insert_events(rows: Iterable[Row], received_at: datetime) -> None:
+    params = event_params(rows, received_at)
+    if not params:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(insert_sql(), params)
+
+
+pipeline = Pipeline()
