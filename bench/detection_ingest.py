@@ -235,7 +235,7 @@ def messages(devices, plates, regulars, count: int, seed: int):
 
 
 def run_once() -> dict:
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from port2port.detection.ingest import Message, Pipeline, _insert_events
@@ -267,7 +267,7 @@ def run_once() -> dict:
     started = time.perf_counter()
     accepted = 0
     for fmt, batch in batches:
-        accepted += pipeline.ingest(fmt, batch).accepted
+        accepted += pipeline.ingest(fmt, batch, default_device=devices["ais"][0]).accepted
     e2e = time.perf_counter() - started
     pushed = subscriber.queue.qsize()
     alarms = Alarm.objects.count()
@@ -289,15 +289,14 @@ def run_once() -> dict:
                 from port2port.detection.ingest import event_uid
 
                 rows.append(Row(event_uid(event), event, info, info.zone_id))
-    from port2port.detection.ingest import event_params, insert_sql
+    from port2port.detection.ingest import event_params, insert_rows
 
     now = timezone.now()
     params = event_params(rows, now)
-    sql = insert_sql()
     started = time.perf_counter()
     for start in range(0, len(params), BATCH):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, params[start : start + BATCH])
+        with transaction.atomic():
+            insert_rows(params[start : start + BATCH])
     raw = time.perf_counter() - started
     distinct = len({p[0] for p in params})
     assert Event.objects.count() == accepted + distinct, "every row stored once"
@@ -311,32 +310,34 @@ def run_once() -> dict:
     }
 
 
-def memory() -> dict:
+def fill_hotlist() -> None:
+    """1,000,000 plates on one list, with the bulk path (the worker then loads them)."""
     from django.db import connection, transaction
 
+    from port2port.core.models import Organisation
     from port2port.detection.models import Hotlist, HotlistEntry
-    from port2port.detection.state import load_indexes
 
     Hotlist.objects.all().delete()
-    owner_id = (
-        __import__("port2port.core.models", fromlist=["Organisation"])
-        .Organisation.objects.first()
-        .pk
-    )
-    big = Hotlist.objects.create(owner_id=owner_id, name="National", priority=20)
+    owner = Organisation.objects.first()
+    big = Hotlist.objects.create(owner=owner, name="National", priority=20)
     table = HotlistEntry._meta.db_table
     rng = random.Random(3)
     letters = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
     plates = {"".join(rng.choice(letters) for _ in range(7)) for _ in range(int(HOTLIST * 1.05))}
-    plates = list(plates)[:HOTLIST]
     hotlist_id = big.pk.hex if connection.vendor == "sqlite" else big.pk
+    rows = [(hotlist_id, plate, "") for plate in list(plates)[:HOTLIST]]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (hotlist_id, plate, reason) VALUES (%s, %s, %s)",  # noqa: S608
-            [(hotlist_id, plate, "") for plate in plates],
+            rows,
         )
-    del plates
+
+
+def memory() -> dict:
+    """In a fresh process, as a worker starts: Django, then the indexes with the hotlist."""
     import gc
+
+    from port2port.detection.state import load_indexes
 
     gc.collect()
     before = rss_mb()
@@ -346,11 +347,10 @@ def memory() -> dict:
     gc.collect()
     after = rss_mb()
     started = time.perf_counter()
-    hits = 0
     probes = 100_000
     today = datetime(2026, 11, 20).date()
     for n in range(probes):
-        hits += bool(indexes.hotlists.lookup(f"1ABC{n:03d}", None, today))
+        indexes.hotlists.lookup(f"1ABC{n:03d}", None, today)
     lookup = (time.perf_counter() - started) / probes
     return {
         "entries": indexes.hotlists.size,
@@ -378,6 +378,18 @@ def child(database: str) -> int:
         f"({result['events']:,} events, {result['alarms']} alarms, {result['pushed']} pushes)",
         flush=True,
     )
+    fill_hotlist()
+    env = {**os.environ, "PORT2PORT_VAR": str(home)}
+    if database != "sqlite":
+        env["DATABASE_URL"] = database
+    return subprocess.call([sys.executable, __file__, "--memory", database, str(home)], env=env)
+
+
+def memory_child(database: str, home: Path) -> int:
+    setup_django(home)
+    from django.db import connection
+
+    vendor = connection.vendor
     mem = memory()
     print(
         f"{vendor:10} hotlist {mem['entries']:,} entries: worker RSS {mem['rss_after']:.0f} MB "
@@ -406,6 +418,8 @@ def _postgres_url() -> str | None:
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         return child(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[1] == "--memory":
+        return memory_child(sys.argv[2], Path(sys.argv[3]))
     print(
         f"detection ingest: {EVENTS:,} messages in batches of {BATCH:,}, all rules active; "
         f"goal >= 100,000 events/s and >= 50% of the raw insert"

@@ -170,7 +170,10 @@ def main() -> int:
         return 0 if lost == 0 else 1
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 if __name__ == "__main__":

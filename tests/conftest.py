@@ -46,6 +46,7 @@ def _fresh_detection(settings):
     """Every test starts with a detection pipeline that loads its rules afresh, and sends
     notifications only when the test asks (notify.send_pending)."""
     settings.DETECTION_NOTIFY_THREAD = False
+    settings.DETECTION_WEBHOOK_PRIVATE = True  # test webhooks live on 127.0.0.1
     from port2port.detection.ingest import pipeline
 
     pipeline.reset()

@@ -116,6 +116,7 @@ def _start_simulator(host: str, port: int, *, rate: float):
                 str(rate),
                 "--url",
                 f"http://{host}:{port}",
+                "--rotate-tokens",
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -149,6 +150,7 @@ def cmd_serve(args) -> int:
         log_level="warning",
         lifespan="off",
         workers=workers,
+        timeout_graceful_shutdown=5,  # live control rooms keep their streams open
     )
     server = uvicorn.Server(config=config)
     if workers == 1:  # several workers: run `port2port detection clock` once, beside them
@@ -620,6 +622,14 @@ def cmd_simulate(args) -> int:
             sender = simulate.MqttSender(args.mqtt)
             where = args.mqtt
         else:
+            if not args.rotate_tokens:
+                print(
+                    "error: over HTTP the simulator gives every device a new token, so the real"
+                    " devices' tokens stop working; on a demo or test platform only, pass"
+                    " --rotate-tokens (or use --mqtt)",
+                    file=sys.stderr,
+                )
+                return 2
             sender = simulate.HttpSender(args.url, simulate.device_tokens(d.code for d in devices))
             where = f"{args.url} (a new token for each of the {len(devices)} devices)"
     except (OSError, ValueError) as exc:
@@ -846,6 +856,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default="http://127.0.0.1:8000", help="the platform, for HTTP")
     p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
     p.add_argument("--seed", type=int, help="random seed, for the same traffic every run")
+    p.add_argument(
+        "--rotate-tokens",
+        action="store_true",
+        help="over HTTP: give every device a new token (demo and test platforms only)",
+    )
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -191,8 +191,11 @@ def dumps(value) -> bytes:
 def test_frigate_car_with_plate_gives_object_and_plate_read():
     obj, read = frigate.parse_event(dumps(FRIGATE_EVENT))
     assert obj.kind == Kind.OBJECT_DETECTED and read.kind == Kind.PLATE_READ
-    assert obj.source_id == "1607123955.475377-mxklsc:update"
-    assert read.source_id == "1607123955.475377-mxklsc:update:plate"
+    # Each update of an object is an event of its own, told apart by the frame it describes.
+    assert obj.source_id == "1607123955.475377-mxklsc:update:1740791650.200"
+    assert read.source_id == "1607123955.475377-mxklsc:update:1740791650.200:plate"
+    later = {**FRIGATE_EVENT, "after": {**FRIGATE_EVENT["after"], "frame_time": 1740791651.0}}
+    assert frigate.parse_event(dumps(later))[0].source_id != obj.source_id
     assert (read.plate, read.confidence, read.device) == ("1ABC123", 0.91, "gate_3_lpr")
     assert obj.label == "car" and obj.confidence == 0.958984375 and obj.zones == ("gate_3_in",)
     assert obj.at == datetime(2025, 3, 1, 1, 14, 7, tzinfo=UTC)

@@ -177,7 +177,16 @@ def test_operator_handles_an_alarm_through_the_api(client):
 @pytest.mark.django_db
 def test_police_keep_a_hotlist_and_see_its_hits_anywhere(client):
     w = world()
-    police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[w.port])
+    # A port's own security officer keeps lists for that port only: a list for every port's
+    # cameras would let them follow any plate anywhere.
+    sign_in(client, user_in(w.authority, "port_security_officer"))
+    refused = client.post(
+        "/api/v1/detection/hotlists",
+        data=json.dumps({"name": "All", "owner": str(w.authority.pk), "priority": 10}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 422 and refused.json()["fields"]["port"]
+    police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[])  # national
     officer = user_in(police, "police_liaison")
     sign_in(client, officer)
     created = client.post(

@@ -454,7 +454,11 @@ def test_the_stream_under_asgi_awaits_the_hub(port_a, monkeypatch):
 def test_the_async_stream_lets_go_of_the_hub_when_closed(port_a):
     user = user_in(port_a.authority, Role.CONTROL_ROOM_OPERATOR)
     before = hub.subscribers
-    stream = views._stream_async(user, frozenset({str(port_a.port.pk)}), frozenset(), "en")
+    from django.contrib.sessions.backends.db import SessionStore
+
+    stream = views._stream_async(
+        user, frozenset({str(port_a.port.pk)}), frozenset(), "en", SessionStore()
+    )
 
     async def open_and_close():
         await anext(stream)

@@ -10,7 +10,7 @@ from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
 from port2port.core.apibase import Pagination, SessionAuth, TokenAuth
-from port2port.core.errors import Forbidden, Invalid
+from port2port.core.errors import AppError, Forbidden, Invalid
 from port2port.core.roles import Perm
 from port2port.core.visibility import one_or_404, reach
 from port2port.sites import selectors as site_selectors
@@ -39,6 +39,12 @@ class DeviceTokenAuth(HttpBearer):
 # Devices send as fast as they see; the platform-wide request limit would drop their events.
 FEED_THROTTLE = [AuthRateThrottle("100000/m")]
 MAX_LINES = 10_000
+MAX_BODY = 10_000_000
+
+
+class TooLarge(AppError):
+    status = 413
+    code = "too_large"
 
 
 class IngestOut(Schema):
@@ -80,16 +86,21 @@ def ingest(request, format: str = Query(..., description=", ".join(FORMATS))):
         owner_id = sender.organisation.pk  # a gateway of the owner: its devices only
     else:
         raise Forbidden(_("this token may not send device events"))
+    raw = request.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise TooLarge(
+            _("a batch is at most %(n)s MB; send smaller batches") % {"n": MAX_BODY // 1_000_000}
+        )
     try:
-        body = request.body.decode("utf-8")
+        body = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Invalid(_("the body is not UTF-8 text"), field="body") from None
+    lines = body.splitlines()
+    if len(lines) > MAX_LINES:
+        raise Invalid(_("at most %(n)s lines in one batch") % {"n": MAX_LINES}, field="body")
     if format == "ais":
         messages = [Message(body, "http")]
     else:
-        lines = body.splitlines()
-        if len(lines) > MAX_LINES:
-            raise Invalid(_("at most %(n)s lines in one batch") % {"n": MAX_LINES}, field="body")
         messages = [
             Message(line, f"line {n}") for n, line in enumerate(lines, start=1) if line.strip()
         ]
@@ -447,7 +458,9 @@ def events(request, filters: Query[EventFilter]):
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
     if filters.plate:
-        queryset = queryset.filter(plate=filters.plate.upper().replace("-", "").replace(" ", ""))
+        plate = filters.plate.upper().replace("-", "").replace(" ", "").replace(".", "")
+        queryset = queryset.filter(plate=plate)
+        services.plate_searched(actor=request.auth, plate=plate, found=queryset.count())
     if filters.device:
         queryset = queryset.filter(device_code=filters.device)
     if filters.since:
@@ -525,3 +538,19 @@ def retention(request):
 def retention_set(request, kind: str, payload: RetentionIn):
     row = services.retention_set(actor=request.auth, kind=kind, days=payload.days)
     return {"kind": row.kind, "days": row.days}
+
+
+class ActiveIn(Schema):
+    active: bool
+
+
+@router.post("/hotlists/{hotlist_id}/active", response=HotlistOut)
+def hotlist_active(request, hotlist_id: UUID, payload: ActiveIn):
+    hotlist = selectors.hotlist_get(request.auth, hotlist_id)
+    return services.hotlist_active_set(actor=request.auth, hotlist=hotlist, active=payload.active)
+
+
+@router.post("/flights/{flight_id}/end", response=FlightOut)
+def flight_end(request, flight_id: UUID):
+    flight = one_or_404(selectors.flights_visible_to(request.auth), pk=flight_id)
+    return services.flight_end(actor=request.auth, flight=flight)

@@ -188,6 +188,7 @@ class Detector:
         self.names: dict = {}  # mmsi -> vessel name (from AIS static data)
         self.refusals: dict = {}  # gate code -> deque of moments
         self.actions = Actions()
+        self._pending: list[str] = []  # keys of the alarms raised in the batch being built
         self.entry_check = None  # callable(entry ids) -> {entry id: (plate, reason, valid_until)}
         self.access_decide = None  # callable(gate code, plate, at) -> (granted, reasons)
 
@@ -195,8 +196,11 @@ class Detector:
 
     def take(self) -> Actions:
         actions, self.actions = self.actions, Actions()
-        for oa in self.open.values():
-            oa.pending = None
+        for key in self._pending:
+            current = self.open.get(key)
+            if current is not None:
+                current.pending = None
+        self._pending = []
         return actions
 
     def raise_alarm(
@@ -253,6 +257,7 @@ class Detector:
         )
         self.actions.new.append(alarm)
         self.open[key] = OpenAlarm(alarm.id, at, priority, suppress, zone_id, kind, alarm)
+        self._pending.append(key)
         return alarm.id
 
     def _update(self, current: OpenAlarm, at: datetime):
@@ -541,6 +546,7 @@ class Detector:
                 )
             if now - at > timedelta(days=1):
                 del self.vessels[mmsi]
+                self.names.pop(mmsi, None)
 
     def gate_refused(self, gate_code: str, port_id, at: datetime, credential: str) -> None:
         """A refused gate decision (from the access decision log)."""

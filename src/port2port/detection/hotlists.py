@@ -88,6 +88,7 @@ class HotlistIndex:
     list_of: array = field(default_factory=lambda: array("i"))  # position in `lists`
     fuzzy: dict = field(default_factory=dict)  # masked form -> ((list pos, entry id, canon), ...)
     size: int = 0
+    max_differences: int = 0  # the most any list allows: masks beyond it are never looked up
 
     @classmethod
     def build(cls, lists: list[ListInfo], entries) -> HotlistIndex:
@@ -110,6 +111,7 @@ class HotlistIndex:
                     fuzzy.setdefault(form, []).append((n, entry_id, canon))
         triples.sort()
         index = cls(lists=lists, fuzzy={k: tuple(v) for k, v in fuzzy.items()})
+        index.max_differences = max((info.max_differences for info in lists), default=0)
         index.codes = array("q", (t[0] for t in triples))
         index.rows = array("q", (t[1] for t in triples))
         index.list_of = array("i", (t[2] for t in triples))
@@ -132,7 +134,7 @@ class HotlistIndex:
                 hits[(n, self.rows[i])] = 0
                 i += 1
         if self.fuzzy:
-            for k in (1, 2):
+            for k in range(1, self.max_differences + 1):
                 for form in masked(canon, k):
                     for n, entry_id, entry_canon in self.fuzzy.get(form, ()):
                         if (n, entry_id) in hits:

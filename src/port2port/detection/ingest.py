@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
@@ -59,6 +60,7 @@ FORMATS = {
 REFRESH_SECONDS = 1.0
 SEEN_FLUSH_SECONDS = 10.0
 VESSEL_PUSH_SECONDS = 2.0
+EXPIRE_SECONDS = 60.0
 MAX_DEAD_PAYLOAD = 65_536
 
 
@@ -107,6 +109,7 @@ class Pipeline:
         self._seen_flushed = time.monotonic()
         self._vessel_pushed: dict = {}
         self._ais: dict = {}  # channel -> AisAssembler (MQTT: parts arrive one message each)
+        self._expired = time.monotonic()
 
     # --- state ----------------------------------------------------------------------------------
 
@@ -174,7 +177,16 @@ class Pipeline:
                     except AdapterError as exc:
                         errors.append(exc)
                 return events, errors
-            return ais.parse_lines(payload, received_at)
+            assembler = ais.AisAssembler(received_at=received_at)
+            events, errors = [], []
+            for number, line in enumerate(payload.splitlines(), start=1):
+                try:
+                    events.extend(assembler.feed(line))
+                except AdapterError as exc:
+                    error = AdapterError(f"line {number}: {exc}")
+                    error.payload = line[:MAX_DEAD_PAYLOAD]
+                    errors.append(error)
+            return events, errors + assembler.incomplete()
         try:
             return FORMATS[fmt](message.payload), []
         except AdapterError as exc:
@@ -197,10 +209,16 @@ class Pipeline:
     ) -> Outcome:
         """Parse, check, evaluate and store one batch. `device`: the sender's own device (HTTP
         with a device token): events must come from it or from another device of its owner."""
+        messages = list(messages)
         with self._lock:
-            return self._ingest(
-                fmt, messages, device, owner_id, default_device, now or timezone.now()
-            )
+            try:
+                return self._ingest(
+                    fmt, messages, device, owner_id, default_device, now or timezone.now()
+                )
+            except IntegrityError:  # another worker raised the same alarm at the same moment
+                return self._ingest(
+                    fmt, messages, device, owner_id, default_device, now or timezone.now()
+                )
 
     def _ingest(self, fmt, messages, device, owner_id, default_device, now) -> Outcome:
         outcome = Outcome()
@@ -211,7 +229,7 @@ class Pipeline:
         for message in messages:
             events, errors = self.parse(fmt, message, now)
             for error in errors:
-                dead.append(_dead(fmt, message, str(error)))
+                dead.append(_dead(fmt, message, str(error), getattr(error, "payload", None)))
                 outcome.rejected.append((message.channel, str(error)))
             for event in events:
                 code = event.device or (device.code if device else default_device)
@@ -220,11 +238,19 @@ class Pipeline:
                 if info is None:
                     reason = f"unknown device {code!r}" if code else "the event names no device"
                 elif (
-                    device is not None and info.id != device.id and info.owner_id != device.owner_id
+                    device is not None
+                    and info.id != device.id
+                    and (info.owner_id != device.owner_id or info.port_id != device.port_id)
                 ) or (owner_id is not None and info.owner_id != owner_id):
-                    reason = f"device {code!r} is not one of the sender's organisation"
+                    reason = f"device {code!r} is not one of the sender's organisation in its port"
                 if reason:
-                    dead.append(_dead(fmt, message, reason))
+                    dead.append(_dead(fmt, message, reason, _event_text(event, message)))
+                    outcome.rejected.append((message.channel, reason))
+                    continue
+                if not reason:
+                    reason = _implausible(event, now)
+                if reason:
+                    dead.append(_dead(fmt, message, reason, _event_text(event, message)))
                     outcome.rejected.append((message.channel, reason))
                     continue
                 if event.device != code:
@@ -242,11 +268,11 @@ class Pipeline:
             outcome.duplicates += len(stored)
         for row in rows.values():
             detector.process(row)
-            at = row.event.at
-            seen = self._seen.get(row.device.id)
-            if seen is None or seen < at:
-                self._seen[row.device.id] = at
+            self._seen[row.device.id] = now  # when it last spoke to us, whatever its clock says
         actions = detector.take()
+        if time.monotonic() - self._expired > EXPIRE_SECONDS:
+            self._expired = time.monotonic()
+            detector.expire(now)
         try:
             with transaction.atomic():
                 _insert_events(rows.values(), now)
@@ -308,7 +334,7 @@ class Pipeline:
             return
         from port2port.sites.models import Device
 
-        for device_id, at in self._seen.items():
+        for device_id, at in sorted(self._seen.items(), key=lambda item: str(item[0])):
             Device.objects.filter(pk=device_id).filter(
                 Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at)
             ).update(last_seen_at=at)
@@ -340,10 +366,49 @@ class Pipeline:
             extras = self._rule_extras[rule_id] = (steps, contacts, above)
         return extras
 
+    @staticmethod
+    def _claim(fresh: list[NewAlarm], detector: Detector, out: list[dict]) -> list[NewAlarm]:
+        """New alarms whose key no other worker has open. The database holds at most one open
+        alarm per key (a partial unique index); a key another process raised meanwhile counts
+        into that alarm instead of doubling it."""
+        if not fresh:
+            return fresh
+        taken = dict(
+            Alarm.objects.filter(key__in=[n.key for n in fresh])
+            .exclude(state=AlarmState.CLOSED)
+            .values_list("key", "id")
+        )
+        if not taken:
+            return fresh
+        kept = []
+        for new in fresh:
+            existing = taken.get(new.key)
+            if existing is None:
+                kept.append(new)
+                continue
+            changes = {
+                "count": F("count") + new.count,
+                "last_at": Greatest(F("last_at"), new.last_at),
+                "priority": Least(F("priority"), new.priority),
+            }
+            Alarm.objects.filter(pk=existing).update(**changes)
+            AlarmEvent.objects.bulk_create(
+                [AlarmEvent(alarm_id=existing, event_uid=u, at=at) for u, at in new.links],
+                ignore_conflicts=True,
+            )
+            current = detector.open.get(new.key)
+            if current is not None and current.id == new.id:
+                current.id = existing
+            row = Alarm.objects.filter(pk=existing).values(*_LIVE_FIELDS).first()
+            if row:
+                out.append(_live(row, new=False))
+        return kept
+
     def _store(self, actions: Actions, detector: Detector) -> list[dict]:
         """Write the batch's alarm actions; returns the live messages to push after commit."""
         out: list[dict] = []
         reopened: list[NewAlarm] = []
+        links, notes, updated = [], [], []
         for update in actions.updates.values():
             changes = {
                 "count": F("count") + update.count,
@@ -362,17 +427,17 @@ class Pipeline:
                 if old is not None:
                     reopened.append(_again(old, update, detector))
                 continue
-            if update.links:
-                AlarmEvent.objects.bulk_create(
-                    [AlarmEvent(alarm_id=update.id, event_uid=u, at=at) for u, at in update.links],
-                    ignore_conflicts=True,
-                )
-            for kind, text in update.notes:
-                AlarmEntry.objects.create(alarm_id=update.id, kind=kind, text=text)
-            alarm = Alarm.objects.filter(pk=update.id).values(*_LIVE_FIELDS).first()
-            if alarm:
-                out.append(_live(alarm, new=False))
-        fresh = actions.new + reopened
+            updated.append(update.id)
+            links.extend(
+                AlarmEvent(alarm_id=update.id, event_uid=u, at=at) for u, at in update.links
+            )
+            notes.extend(AlarmEntry(alarm_id=update.id, kind=k, text=t) for k, t in update.notes)
+        AlarmEvent.objects.bulk_create(links, ignore_conflicts=True)
+        AlarmEntry.objects.bulk_create(notes)
+        if updated:
+            rows = Alarm.objects.filter(pk__in=updated).values(*_LIVE_FIELDS)
+            out.extend(_live(row, new=False) for row in rows)
+        fresh = self._claim(actions.new + reopened, detector, out)
         if not fresh:
             return out
         alarms, steps, entries, links, deliveries = [], [], [], [], []
@@ -396,7 +461,7 @@ class Pipeline:
                 first_at=new.at,
                 last_at=new.last_at,
                 count=new.count,
-                escalate_at=new.at + timedelta(seconds=escalate) if escalate else None,
+                escalate_at=timezone.now() + timedelta(seconds=escalate) if escalate else None,
             )
             alarms.append(alarm)
             steps.extend(
@@ -504,7 +569,7 @@ def _deliveries(alarm_id, contacts: list, *, level: int) -> list[Delivery]:
                         alarm_id=alarm_id, channel=contact.channel, target=contact.url, level=level
                     )
                 )
-        elif contact.user is not None:
+        elif contact.user is not None and contact.user.is_active:
             if contact.channel == Contact.Channel.EMAIL and contact.user.email:
                 out.append(
                     Delivery(
@@ -533,8 +598,11 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def _dead(fmt: str, message: Message, reason: str) -> DeadLetter:
-    payload = message.payload
+def _dead(fmt: str, message: Message, reason: str, payload=None) -> DeadLetter:
+    """A dead letter: the reason, and what was wrong (the line or the event, when the message
+    is a whole batch of lines)."""
+    if payload is None:
+        payload = message.payload
     if isinstance(payload, bytes | bytearray | memoryview):
         payload = bytes(payload[:MAX_DEAD_PAYLOAD]).decode("utf-8", "replace")
     elif not isinstance(payload, str):
@@ -550,6 +618,34 @@ def _dead(fmt: str, message: Message, reason: str) -> DeadLetter:
         payload=payload,
         digest=digest,
     )
+
+
+def _event_text(event, message: Message):
+    """What a dead letter of one event keeps: the message, unless it is a batch of many lines
+    (AIS), then the event as read."""
+    payload = message.payload
+    if len(payload) <= 4096:
+        return None
+    from dataclasses import asdict
+
+    return json.dumps(asdict(event), default=str, ensure_ascii=True)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def _implausible(event, now: datetime) -> str:
+    """Why an event cannot be stored as it is: a time ahead of ours, or text no database keeps
+    (NUL, unpaired surrogates)."""
+    if event.at > now + FUTURE_SLACK:
+        return f"time {event.at.isoformat()} lies in the future (device clock wrong?)"
+    texts = [event.source_id, event.device, event.plate, event.label, *event.zones]
+    texts.extend(v for v in event.extra.values() if isinstance(v, str))
+    for value in texts:
+        if _UNSTORABLE.search(value):
+            return "text holds a NUL character or an unpaired surrogate"
+    return ""
 
 
 def _with_device(event, code: str):
@@ -568,6 +664,12 @@ def _zone_of(detector: Detector, device: DeviceInfo, event):
 
 
 def _existing(uids: list[str]) -> set[str]:
+    """The uids of a batch that are stored already (redeliveries)."""
+    if connection.vendor == "postgresql":  # one array parameter instead of thousands
+        table = connection.ops.quote_name(Event._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT uid FROM {table} WHERE uid = ANY(%s)", [uids])  # noqa: S608
+            return {row[0] for row in cursor.fetchall()}
     found: set[str] = set()
     for start in range(0, len(uids), 500):
         found.update(
@@ -586,14 +688,12 @@ def _entries(entry_ids) -> dict:
 
 
 def _access_decide(gate_code: str, plate: str, at: datetime):
-    from zoneinfo import ZoneInfo
-
     from port2port.access.engine import decide
     from port2port.access.snapshot import store
 
-    decision = decide(
-        store.get(), gate_code, "plate", plate, "in", at.astimezone(ZoneInfo("Europe/Brussels"))
-    )
+    from .engine import LOCAL
+
+    decision = decide(store.get(), gate_code, "plate", plate, "in", at.astimezone(LOCAL))
     return decision.granted, [str(r) for r in decision.reasons]
 
 
@@ -691,12 +791,38 @@ def event_params(rows: Iterable[Row], received_at: datetime) -> list[tuple]:
     return params
 
 
-def _insert_events(rows: Iterable[Row], received_at: datetime) -> None:
-    params = event_params(rows, received_at)
+def insert_rows(params: list[tuple]) -> None:
+    """The database's bulk path for a batch of event rows; a row already stored is skipped.
+    SQLite: one prepared INSERT … ON CONFLICT DO NOTHING run over the batch. PostgreSQL: COPY into
+    a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING. Call it inside a
+    transaction."""
     if not params:
         return
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.executemany(insert_sql(), params)
+        return
+    ops = connection.ops
+    table = ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(ops.quote_name(c) for c in _COLUMNS)
     with connection.cursor() as cursor:
-        cursor.executemany(insert_sql(), params)
+        cursor.execute(  # names from the model, not from input
+            f"CREATE TEMP TABLE IF NOT EXISTS p2p_event_in ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        raw = cursor.cursor  # psycopg's own cursor: COPY is not part of the DB API
+        with raw.copy(f"COPY p2p_event_in ({columns}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM p2p_event_in "  # noqa: S608
+            f"ON CONFLICT ({ops.quote_name('uid')}) DO NOTHING"
+        )
+        cursor.execute("TRUNCATE p2p_event_in")
+
+
+def _insert_events(rows: Iterable[Row], received_at: datetime) -> None:
+    insert_rows(event_params(rows, received_at))
 
 
 pipeline = Pipeline()

@@ -35,7 +35,7 @@ def escalate_due(now=None) -> int:
     for alarm_id in list(due[:100]):
         with transaction.atomic():
             alarm = (
-                Alarm.objects.select_for_update()
+                Alarm.objects.select_for_update(of=("self",))
                 .select_related("rule")
                 .filter(pk=alarm_id, state=AlarmState.NEW, escalate_at__lte=now)
                 .first()

@@ -379,7 +379,11 @@ class Alarm(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(priority__gte=1, priority__lte=255), name="alarm_priority"
-            )
+            ),
+            # One open alarm per key, whichever worker raised it: repeats count into it.
+            models.UniqueConstraint(
+                fields=["key"], condition=~models.Q(state="closed"), name="alarm_open_key_once"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -446,21 +446,14 @@ def _copy(outcome: Outcome) -> Outcome:
 def _strays(items: list[Received]) -> Outcome:
     """Messages on a topic none of our subscriptions matches: a persistent session keeps the
     subscriptions of earlier runs. Kept as dead letters so that nobody loses them unseen."""
-    from .ingest import MAX_DEAD_PAYLOAD
+    from .ingest import Message, _dead
     from .models import DeadLetter
 
     reason = "no --topic of the worker matches this topic, and its name implies no format"
     with transaction.atomic():
         DeadLetter.objects.bulk_create(
-            DeadLetter(
-                format="",
-                channel=f"mqtt:{item.topic}"[:200],
-                reason=reason,
-                payload=bytes(item.payload[:MAX_DEAD_PAYLOAD])
-                .decode("utf-8", "replace")
-                .replace("\x00", "\\x00"),
-            )
-            for item in items
+            [_dead("", Message(item.payload, f"mqtt:{item.topic}"), reason) for item in items],
+            ignore_conflicts=True,  # the same message delivered again is kept once
         )
     return Outcome(rejected=[(f"mqtt:{item.topic}", reason) for item in items])
 

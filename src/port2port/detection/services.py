@@ -42,6 +42,7 @@ from .models import (
 
 MAX_REPORT = 20_000
 MAX_NOTE = 2_000
+FUZZY_LIMIT = 10_000  # each plate of such a list is indexed under up to 45 masked forms
 
 
 def _publish(alarm: Alarm) -> None:
@@ -72,7 +73,7 @@ def _require_handle(actor: Any, alarm: Alarm) -> None:
 
 
 def _locked(alarm: Alarm) -> Alarm:
-    return Alarm.objects.select_for_update().select_related("hotlist").get(pk=alarm.pk)
+    return Alarm.objects.select_for_update(of=("self",)).select_related("hotlist").get(pk=alarm.pk)
 
 
 def _entry(alarm: Alarm, actor: Any, kind: str, text: str = "") -> None:
@@ -202,9 +203,7 @@ def escalate(alarm: Alarm, *, actor: Any) -> int:
         else None
     )
     alarm.save(update_fields=["escalation_level", "escalate_at"])
-    names = ", ".join(
-        sorted({d.target if d.channel != "web_push" else str(d.user) for d in deliveries})
-    )
+    names = ", ".join(sorted({_who(d) for d in deliveries}))
     _entry(
         alarm,
         actor,
@@ -294,7 +293,7 @@ def alarm_share(
     from port2port.sharing import services as sharing_services
     from port2port.sharing.models import Kind
 
-    selectors.alarm_get(actor, alarm.pk)
+    _require_handle(actor, alarm)
     alarm = _locked(alarm)
     if alarm.state != AlarmState.CLOSED:
         raise Conflict(_("close the alarm with its incident report first"), field="state")
@@ -323,9 +322,45 @@ def alarm_share(
     return item
 
 
+def _who(delivery) -> str:
+    """Who a delivery goes to, for the timeline: a person, or a webhook's host (its URL may hold
+    a secret)."""
+    from urllib.parse import urlsplit
+
+    if delivery.channel == Contact.Channel.WEBHOOK:
+        return urlsplit(delivery.target).hostname or "webhook"
+    return str(delivery.user) if delivery.user else delivery.target
+
+
+def public_host(url: str) -> bool:
+    """Whether a URL's host resolves to public addresses only (no loopback, private, link-local
+    or reserved ones): webhooks must not reach into the platform's own network. Tests and closed
+    networks allow private hosts with DETECTION_WEBHOOK_PRIVATE = True."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    if getattr(settings, "DETECTION_WEBHOOK_PRIVATE", False):
+        return True
+    try:
+        host = urlsplit(url).hostname or ""
+        infos = socket.getaddrinfo(host, None) if host else []
+    except (OSError, ValueError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    return bool(addresses) and all(a.is_global for a in addresses)
+
+
 def _plates_in(alarm: Alarm) -> list[str]:
     params = alarm.params or {}
     return [str(params.get(k) or "").upper() for k in ("plate", "read") if params.get(k)]
+
+
+def plate_searched(*, actor: Any, plate: str, found: int) -> None:
+    """ANPR reads are personal data: who looked up which plate is kept in the audit log."""
+    audit.record(actor, "detection.events.plate_searched", details={"plate": plate, "found": found})
 
 
 # --- set-up: rules, contacts, procedures ------------------------------------------------------
@@ -414,6 +449,11 @@ def contact_add(
     if channel == Contact.Channel.WEBHOOK:
         if not re.match(r"^https?://", url or ""):
             raise Invalid(_("a webhook needs an http or https URL"), field="url")
+        if not public_host(url):
+            raise Invalid(
+                _("a webhook may not point to this platform's own or a private network"),
+                field="url",
+            )
         user = None
     else:
         url = ""
@@ -493,14 +533,18 @@ def procedure_save(
 
 
 def _require_hotlist(actor: Any, owner: Organisation, port: Port | None) -> None:
+    """An organisation keeps hotlists for its own ports; a list for every port's cameras only
+    for a national body (no port of its own) or a platform admin."""
     result = reach(actor, Perm.DETECTION_HOTLIST_MANAGE)
     if not result.covers(owner.pk):
         raise Forbidden(_("you may not keep hotlists for this organisation"))
-    if (
-        port is not None
-        and port.pk not in {p.pk for p in owner.ports.all()}
-        and owner.ports.exists()
-    ):
+    own_ports = {p.pk for p in owner.ports.all()}
+    if port is None:
+        if own_ports and not result.everything:
+            raise Invalid(
+                _("choose the port: only national bodies keep lists for every port"), field="port"
+            )
+    elif own_ports and port.pk not in own_ports:
         raise Invalid(_("the organisation is not in this port"), field="port")
 
 
@@ -578,6 +622,11 @@ def hotlist_entries_add(*, actor: Any, hotlist: Hotlist, text: str) -> int:
     entries, errors = parse_entries(text)
     if errors:
         raise Invalid("; ".join(errors[:20]), field="entries")
+    if hotlist.max_differences and hotlist.entries.count() + len(entries) > FUZZY_LIMIT:
+        raise Invalid(
+            _("a list that allows differences holds at most %(n)s plates") % {"n": FUZZY_LIMIT},
+            field="entries",
+        )
     if not entries:
         raise Invalid(_("give at least one plate"), field="entries")
     existing = {e.plate: e for e in hotlist.entries.filter(plate__in=[p for p, _r, _u in entries])}
@@ -657,6 +706,37 @@ def flight_create(
         flight,
         details={"port": port.locode, "operator": flight.operator, "drone": flight.drone_id},
     )
+    return flight
+
+
+@transaction.atomic
+def hotlist_active_set(*, actor: Any, hotlist: Hotlist, active: bool) -> Hotlist:
+    """Switch a list off (its plates raise nothing) or on again."""
+    _require_hotlist(actor, hotlist.owner, hotlist.port)
+    hotlist.active = bool(active)
+    hotlist.save(update_fields=["active"])
+    state.changed()
+    audit.record(
+        actor,
+        "detection.hotlist.active_set",
+        hotlist,
+        organisation=hotlist.owner,
+        details={"active": hotlist.active},
+    )
+    return hotlist
+
+
+@transaction.atomic
+def flight_end(*, actor: Any, flight: AuthorisedFlight) -> AuthorisedFlight:
+    """End an authorisation now: from here on its drone raises alarms again."""
+    _require_setup(actor, flight.port)
+    now = timezone.now()
+    if flight.ends_at <= now:
+        raise Conflict(_("this authorisation has already ended"), field="ends_at")
+    flight.ends_at = max(now, flight.starts_at + timedelta(seconds=1))
+    flight.save(update_fields=["ends_at"])
+    state.changed()
+    audit.record(actor, "detection.flight.ended", flight, details={"port": flight.port.locode})
     return flight
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from port2port.access.snapshot import schedule_windows
@@ -25,6 +25,7 @@ from .models import (
 )
 
 ENTRY_BATCH = 50_000
+SILENCE = ("silent:", "vessel_silent:")
 
 
 def current_seq() -> int:
@@ -144,9 +145,18 @@ def open_alarms(indexes: Indexes):
     )
     for alarm_id, key, last_at, priority, zone_id, kind, rule_id in rows:
         window = suppress.get(rule_id, 300)
-        if key.startswith(("silent:", "vessel_silent:")):
+        if key.startswith(SILENCE):
             window = 10**9
         yield key, OpenAlarm(alarm_id, last_at, priority, window, zone_id, kind)
+    # A silence alarm stands for one silence: closed by an operator, it must not come back after
+    # a restart while the device or vessel stays silent.
+    closed = Alarm.objects.filter(
+        state=AlarmState.CLOSED, closed_at__gte=timezone.now() - timedelta(days=2)
+    ).filter(Q(key__startswith="silent:") | Q(key__startswith="vessel_silent:"))
+    for alarm_id, key, last_at, priority, zone_id, kind in closed.values_list(
+        "id", "key", "last_at", "priority", "zone_id", "kind"
+    ):
+        yield key, OpenAlarm(alarm_id, last_at, priority, 10**9, zone_id, kind)
 
 
 def recent_vessels(minutes: int = 24 * 60):

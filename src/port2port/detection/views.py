@@ -9,6 +9,7 @@ import asyncio
 import json
 import math
 import queue
+import time
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -325,15 +326,32 @@ def _event_frame(viewer, message: dict, language: str) -> str:
 STREAM_OPENING = "retry: 3000\n: connected\n\n"
 
 
-def _stream_sync(viewer, ports, owners, language):
+STREAM_MAX_SECONDS = 3600  # then the browser reconnects, and is checked afresh
+
+
+def _still_allowed(viewer, session) -> bool:
+    """At every keepalive: the account is active, the session not ended, the roles still hold."""
+    from port2port.core.visibility import forget
+
+    fresh = User.objects.filter(pk=viewer.pk, is_active=True).first()
+    if fresh is None or not session.exists(session.session_key):
+        return False
+    forget(fresh)
+    return selectors.may_watch(fresh)
+
+
+def _stream_sync(viewer, ports, owners, language, session):
     """For WSGI servers (a thread per request): a blocking queue."""
     subscriber = hub.subscribe_sync()
+    ends = time.monotonic() + STREAM_MAX_SECONDS
     try:
         yield STREAM_OPENING
-        while not subscriber.dropped:
+        while not subscriber.dropped and time.monotonic() < ends:
             try:
                 message = subscriber.queue.get(timeout=KEEPALIVE_SECONDS)
             except queue.Empty:
+                if not _still_allowed(viewer, session):
+                    return
                 yield ": keepalive\n\n"
                 continue
             if _visible(message, ports, owners):
@@ -344,16 +362,20 @@ def _stream_sync(viewer, ports, owners, language):
         hub.unsubscribe(subscriber)
 
 
-async def _stream_async(viewer, ports, owners, language):
+async def _stream_async(viewer, ports, owners, language, session):
     """For ASGI servers: awaits the hub's queue in the event loop; renders in a thread."""
     subscriber = hub.subscribe()
     frame_of = sync_to_async(_event_frame)
+    allowed = sync_to_async(_still_allowed)
+    ends = time.monotonic() + STREAM_MAX_SECONDS
     try:
         yield STREAM_OPENING
-        while not subscriber.dropped:
+        while not subscriber.dropped and time.monotonic() < ends:
             try:
                 message = await asyncio.wait_for(subscriber.queue.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
+                if not await allowed(viewer, session):
+                    return
                 yield ": keepalive\n\n"
                 continue
             if _visible(message, ports, owners):
@@ -379,9 +401,9 @@ def stream_view(request):
     owners = as_text(selectors.hotlist_owners(viewer))
     language = translation.get_language()
     if isinstance(request, ASGIRequest):
-        stream = _stream_async(viewer, ports, owners, language)
+        stream = _stream_async(viewer, ports, owners, language, request.session)
     else:
-        stream = _stream_sync(viewer, ports, owners, language)
+        stream = _stream_sync(viewer, ports, owners, language, request.session)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -407,7 +429,10 @@ def _nearest_camera(viewer, alarm) -> tuple | None:
     if where is None:
         return None
     best = None
-    for camera in site_selectors.devices_of(viewer, alarm.port).filter(kind__in=CAMERA_KINDS):
+    cameras = site_selectors.devices_of(viewer, alarm.port).filter(
+        kind__in=CAMERA_KINDS, active=True
+    )
+    for camera in cameras:
         position = camera.position()
         if position is None:
             continue
@@ -624,6 +649,7 @@ def events_view(request):
         if data["plate"]:
             plate = data["plate"].upper().replace("-", "").replace(" ", "").replace(".", "")
             events = events.filter(plate=plate)
+            services.plate_searched(actor=viewer, plate=plate, found=events.count())
         if data["kind"]:
             events = events.filter(kind=data["kind"])
         if data["device"]:
@@ -920,6 +946,7 @@ def flights_view(request):
             ports=ports,
             port=port,
             page=page,
+            now=timezone.now(),
             form=form,
             query=_query_without_page(request),
         ),
@@ -1034,3 +1061,33 @@ def hotlist_entry_remove_view(request, hotlist_id, entry_id):
     except AppError as error:
         messages.error(request, error.message)
     return redirect("detection:hotlist", hotlist_id=hotlist.pk)
+
+
+@login_required
+@require_POST
+def hotlist_active_view(request, hotlist_id):
+    viewer = request.user
+    _require_hotlists(viewer)
+    hotlist = selectors.hotlist_get(viewer, hotlist_id)
+    try:
+        services.hotlist_active_set(
+            actor=viewer, hotlist=hotlist, active=request.POST.get("active") == "1"
+        )
+        messages.success(request, _("Saved."))
+    except AppError as error:
+        messages.error(request, error.message)
+    return redirect("detection:hotlist", hotlist_id=hotlist.pk)
+
+
+@login_required
+@require_POST
+def flight_end_view(request, flight_id):
+    viewer = request.user
+    _require_setup(viewer)
+    flight = one_or_404(selectors.flights_visible_to(viewer), pk=flight_id)
+    try:
+        services.flight_end(actor=viewer, flight=flight)
+        messages.success(request, _("The authorisation has ended."))
+    except AppError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('detection:flights')}?port={flight.port.locode}")

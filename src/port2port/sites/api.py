@@ -184,3 +184,14 @@ def device_token(request, device_id: UUID):
     device = selectors.site_get(request.auth, Device, device_id)
     secret = services.device_token_issue(actor=request.auth, device=device)
     return Status(201, {"device": device.code, "token": secret})
+
+
+class DeviceActiveIn(Schema):
+    active: bool
+
+
+@router.post("/devices/{device_id}/active", response=DeviceOut)
+def device_active(request, device_id: UUID, payload: DeviceActiveIn):
+    """Switch a device off (its token no longer works, it is no longer watched) or on."""
+    device = selectors.site_get(request.auth, Device, device_id)
+    return services.device_active_set(actor=request.auth, device=device, active=payload.active)

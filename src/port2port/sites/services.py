@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from port2port.core import audit
 from port2port.core.errors import Conflict, Forbidden, Invalid
 from port2port.core.models import Organisation, Port
+from port2port.core.roles import Perm
+from port2port.core.visibility import reach
 
 from .geojson import validate_geometry
 from .models import Area, Device, DeviceKind, Facility, Gate, GateKind, Zone
@@ -65,6 +67,9 @@ def _map_changed() -> None:
     from port2port.access.snapshot import change_record
 
     change_record(None)
+    from port2port.detection.state import changed
+
+    changed()  # detection indexes zones, areas and gates too
 
 
 @transaction.atomic
@@ -274,9 +279,7 @@ def device_create(
         gate=gate,
         silent_after=silent_after,
     )
-    device = _save(device, actor, "sites.device.created", {"kind": kind, "owner": owner.name})
-    _device_changed()
-    return device
+    return _save(device, actor, "sites.device.created", {"kind": kind, "owner": owner.name})
 
 
 @transaction.atomic
@@ -302,6 +305,9 @@ def device_token_issue(*, actor: Any, device: Device) -> str:
     import secrets
 
     _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    change = reach(actor, Perm.SITES_SITE_CHANGE)
+    if not (change.everything or device.owner_id in change.org_ids):
+        raise Forbidden(_("only the device's owner issues its token"))
     prefix = secrets.token_hex(5)
     secret = f"{DEVICE_TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     device.token_prefix = prefix

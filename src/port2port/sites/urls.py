@@ -19,4 +19,9 @@ urlpatterns = [
         views.device_token_view,
         name="device_token",
     ),
+    path(
+        "<str:locode>/devices/<uuid:device_id>/active/",
+        views.device_active_view,
+        name="device_active",
+    ),
 ]

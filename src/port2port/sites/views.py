@@ -164,3 +164,22 @@ def device_token_view(request, locode, device_id):
         "sites/device_token.html",
         {"port": port, "device": device, "token": token, "section": "sites"},
     )
+
+
+@login_required
+def device_active_view(request, locode, device_id):
+    """Switch a device off or on (POST)."""
+    from port2port.core.errors import AppError
+    from port2port.core.visibility import one_or_404
+
+    port = selectors.port_get(request.user, locode)
+    device = one_or_404(selectors.devices_of(request.user, port), pk=device_id)
+    if request.method == "POST":
+        try:
+            services.device_active_set(
+                actor=request.user, device=device, active=request.POST.get("active") == "1"
+            )
+            messages.success(request, _("Saved."))
+        except AppError as error:
+            messages.error(request, error.message)
+    return redirect("sites:port", locode=port.locode)

@@ -56,9 +56,13 @@ def parse_event(payload: bytes | str) -> list[Event]:
     raw_plate = text(after, "recognized_license_plate", what=what)
     plate = plate_text(raw_plate) if raw_plate else ""
     common = {"source": Source.FRIGATE, "device": camera, "at": at, "zones": zones}
+    # An object sends many updates: each is its own event (a person entering a zone later, a
+    # better plate read), told apart by the frame they describe.
+    frame = number(after, "frame_time", what=what) if kind == "update" else None
+    ident = f"{object_id}:{kind}" if frame is None else f"{object_id}:{kind}:{frame:.3f}"
     events = [
         Event(
-            source_id=f"{object_id}:{kind}",
+            source_id=ident,
             kind=Kind.OBJECT_DETECTED,
             plate=plate,
             confidence=confidence(score),
@@ -71,7 +75,7 @@ def parse_event(payload: bytes | str) -> list[Event]:
         plate_score = number(after, "recognized_license_plate_score", what=what)
         events.append(
             Event(
-                source_id=f"{object_id}:{kind}:plate",
+                source_id=f"{ident}:plate",
                 kind=Kind.PLATE_READ,
                 plate=plate,
                 confidence=confidence(plate_score),

@@ -8,6 +8,13 @@
   const RANK = { new: 0, acknowledged: 1, in_progress: 2 };
   const VESSEL_FORGET_MS = 15 * 60 * 1000;
 
+  // Leaflet puts a string tooltip in as HTML: names come from devices and ships, so pass text.
+  function plain(value) {
+    const span = document.createElement("span");
+    span.textContent = String(value);
+    return span;
+  }
+
   function fragment(html) {
     const template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -55,7 +62,7 @@
     const area = L.geoJSON(data.area, {
       style: (feature) => ({ className: siteClass(feature), weight: 1, fillOpacity: 0.12 }),
       pointToLayer: (feature, latlng) => L.circleMarker(latlng, { radius: 4, className: "site site-gate" }),
-      onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name),
+      onEachFeature: (feature, layer) => layer.bindTooltip(plain(feature.properties.name)),
     }).addTo(map);
     const devices = L.geoJSON(data.devices, {
       style: (feature) => ({ className: "device-line device-" + feature.properties.kind, weight: 4 }),
@@ -66,7 +73,7 @@
         }),
       onEachFeature: (feature, layer) => {
         const p = feature.properties;
-        layer.bindTooltip(p.code + " · " + p.kind_label);
+        layer.bindTooltip(plain(p.code + " · " + p.kind_label));
       },
     }).addTo(map);
     let bounds = area.getBounds();
@@ -126,7 +133,7 @@
         entry.marker.setLatLng([message.lat, message.lon]);
         entry.seen = now;
       }
-      entry.marker.bindTooltip(label);
+      entry.marker.bindTooltip(plain(label));
       count();
     }
     window.setInterval(() => {
