@@ -424,6 +424,7 @@ def test_the_stream_renders_in_the_viewers_language_and_drops_closed_rows(
     response.close()
 
 
+@pytest.mark.django_db(transaction=True)  # rows are rendered in a thread of their own
 def test_the_stream_under_asgi_awaits_the_hub(port_a, monkeypatch):
     """Served by an ASGI server (uvicorn), through the middleware: the async generator."""
     monkeypatch.setattr(views, "KEEPALIVE_SECONDS", 1)

@@ -365,7 +365,8 @@ def _stream_sync(viewer, ports, owners, language, session):
 async def _stream_async(viewer, ports, owners, language, session):
     """For ASGI servers: awaits the hub's queue in the event loop; renders in a thread."""
     subscriber = hub.subscribe()
-    frame_of = sync_to_async(_event_frame)
+    # Rendering runs beside the thread that serves the ingest requests, not behind them.
+    frame_of = sync_to_async(_event_frame, thread_sensitive=False)
     allowed = sync_to_async(_still_allowed)
     ends = time.monotonic() + STREAM_MAX_SECONDS
     try:
