@@ -1,7 +1,7 @@
 """The decision engine against the slow reference, the ban flow, the gate API and CLI."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -66,11 +66,14 @@ def test_plate_parser_never_crashes(text):
 # Property: engine == reference --------------------------------------------------------------
 
 LOCAL = timezone.get_default_timezone()
-TODAY = date(2026, 11, 20)
+# Relative to the real day: the snapshot keeps only visits that have not ended a day ago, as a
+# gate only ever asks about now.
+TODAY = timezone.localdate()
 
 
 def _at(day_offset: int, hour: int) -> datetime:
-    return timezone.make_aware(datetime(2026, 11, 20, hour, 0) + timedelta(days=day_offset), LOCAL)
+    start = datetime(TODAY.year, TODAY.month, TODAY.day, hour, 0)
+    return timezone.make_aware(start + timedelta(days=day_offset), LOCAL)
 
 
 world = st.fixed_dictionaries(
@@ -169,7 +172,7 @@ def test_engine_matches_the_reference(data):
             office = Schedule.objects.create(
                 name="office",
                 windows=[{"day": d, "start": "07:00", "end": "19:00"} for d in range(5)],
-                holidays=["2026-11-11"],
+                holidays=[(TODAY + timedelta(days=1)).isoformat()],
             )
             zones = []
             for n, (parent, critical) in enumerate(data["zones"]):

@@ -95,3 +95,20 @@ def sign_in(client, user) -> None:
     session = client.session
     session[SECOND_FACTOR_SESSION_KEY] = "totp" if user.requires_second_factor else ""
     session.save()
+
+
+def users_with(orgs, specs) -> list[User]:
+    """Users for visibility tests: each spec is ([(organisation index, role), ...], active)."""
+    from port2port.core.models import Membership
+
+    users = []
+    for grants, active in specs:
+        first_org, first_role = grants[0]
+        user = user_in(orgs[first_org % len(orgs)], first_role)
+        for org_ix, role in grants[1:]:
+            Membership.objects.get_or_create(
+                user=user, organisation=orgs[org_ix % len(orgs)], defaults={"roles": [role]}
+            )
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        users.append(User.objects.get(pk=user.pk))
+    return users

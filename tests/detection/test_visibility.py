@@ -17,7 +17,7 @@ from port2port.detection import selectors
 from port2port.detection.models import Alarm, Hotlist, RuleKind
 from port2port.sites.models import Device
 
-from ..core.factories import OrganisationFactory, PortFactory, user_in
+from ..core.factories import OrganisationFactory, PortFactory, user_in, users_with
 
 pytestmark = pytest.mark.django_db
 
@@ -92,16 +92,7 @@ def test_selector_matches_the_oracle(data):
                 OrganisationFactory(ports=[ports[i % len(ports)] for i in sorted(members)])
                 for members in data["orgs"]
             ]
-            users = []
-            for grants, active in data["users"]:
-                first_org, first_role = grants[0]
-                user = user_in(orgs[first_org % len(orgs)], first_role)
-                for org_ix, role in grants[1:]:
-                    Membership.objects.get_or_create(
-                        user=user, organisation=orgs[org_ix % len(orgs)], defaults={"roles": [role]}
-                    )
-                User.objects.filter(pk=user.pk).update(is_active=active)
-                users.append(User.objects.get(pk=user.pk))
+            users = users_with(orgs, data["users"])
             now = timezone.now()
             alarms = []
             for n, (port_ix, owner_ix) in enumerate(data["alarms"]):

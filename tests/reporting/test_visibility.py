@@ -16,7 +16,7 @@ from port2port.core.visibility import SYSTEM, TokenPrincipal
 from port2port.reporting import selectors, services
 from port2port.reporting.models import Channel, Report, ReportAccess, TriageTeam
 
-from ..core.factories import OrganisationFactory, PortFactory, user_in
+from ..core.factories import OrganisationFactory, PortFactory, user_in, users_with
 
 pytestmark = pytest.mark.django_db
 
@@ -103,16 +103,7 @@ def test_selector_matches_the_oracle(data):
                 Channel.objects.create(slug=f"c{n}", name=f"c{n}", team=team, languages=["en"])
                 for n, team in enumerate(teams)
             ]
-            users = []
-            for grants, active in data["users"]:
-                first_org, first_role = grants[0]
-                user = user_in(orgs[first_org % len(orgs)], first_role)
-                for org_ix, role in grants[1:]:
-                    Membership.objects.get_or_create(
-                        user=user, organisation=orgs[org_ix % len(orgs)], defaults={"roles": [role]}
-                    )
-                User.objects.filter(pk=user.pk).update(is_active=active)
-                users.append(User.objects.get(pk=user.pk))
+            users = users_with(orgs, data["users"])
             reports = []
             hour = timezone.now().replace(minute=0, second=0, microsecond=0)
             for team_ix, forwards, assignee_ix in data["reports"]:
