@@ -11,7 +11,8 @@ from django.utils import timezone
 from port2port.access.models import GateDecision, Schedule
 from port2port.core.models import AuditRecord, OrganisationKind
 from port2port.detection import jobs
-from port2port.detection.ingest import Message, pipeline
+from port2port.detection.engine import Row
+from port2port.detection.ingest import Message, event_uid, pipeline
 from port2port.detection.models import (
     Alarm,
     AlarmEntry,
@@ -149,6 +150,28 @@ def test_redelivered_messages_are_stored_once_and_raise_nothing_again():
     assert (first.accepted, second.accepted, second.duplicates) == (1, 0, 2)
     assert Event.objects.count() == 1
     assert Alarm.objects.get().count == 1
+
+
+def test_a_uid_another_worker_stored_meanwhile_is_skipped_and_the_batch_stored():
+    """The bulk insert itself skips a uid stored between the batch's check and its insert (on
+    PostgreSQL the COPY fails on it and the batch goes through a temporary table)."""
+    from django.db import transaction
+
+    from port2port.detection.ingest import event_params, insert_rows
+
+    w = world()
+    fence = w.devices["FENCE1"].code
+    pipeline.ingest("sensor", lines(sensor("fence", fence, NIGHT, "taken")))
+    detector = pipeline.detector()
+    rows, now = [], timezone.now()
+    for ident in ("taken", "free-1", "free-2"):
+        (event,) = pipeline.parse("sensor", Message(sensor("fence", fence, NIGHT, ident)), now)[0]
+        info = detector.indexes.devices[fence]
+        rows.append(Row(event_uid(event), event, info, info.zone_id))
+    with transaction.atomic():
+        insert_rows(event_params(rows, now))
+        assert Event.objects.count() == 3  # and the transaction is still usable
+    assert sorted(Event.objects.values_list("uid", flat=True)) == sorted(r.uid for r in rows)
 
 
 def test_bad_input_goes_to_dead_letters_with_the_reason_and_the_rest_is_stored():

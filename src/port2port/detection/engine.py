@@ -190,7 +190,7 @@ class Detector:
         self.actions = Actions()
         self._pending: list[str] = []  # keys of the alarms raised in the batch being built
         self.entry_check = None  # callable(entry ids) -> {entry id: (plate, reason, valid_until)}
-        self.access_decide = None  # callable(gate code, plate, at) -> (granted, reasons)
+        self.access_decide = None  # callable(gate code, plate, local at) -> (granted, reasons)
 
     # --- alarms ---------------------------------------------------------------------------------
 
@@ -319,7 +319,8 @@ class Detector:
         plate = event.plate
         if not plate:
             return
-        today = event.at.astimezone(LOCAL).date()
+        local = event.at.astimezone(LOCAL)
+        today = local.date()
         hits = self.indexes.hotlists.lookup(plate, device.port_id, today)
         if hits and self.entry_check is not None:
             entries = self.entry_check([hit.entry_id for hit in hits])
@@ -331,8 +332,9 @@ class Detector:
         if device.gate_code and self.access_decide is not None:
             rules = self.indexes.rules_for(device.port_id, RuleKind.GATE_NO_RIGHT)
             if rules:
-                granted, reasons = self.access_decide(device.gate_code, plate, event.at)
+                granted, reasons = self.access_decide(device.gate_code, plate, local)
                 if not granted:
+                    reasons = [str(reason) for reason in reasons]
                     for rule in rules:
                         self.raise_alarm(
                             key=f"gate:{rule.id}:{device.gate_code}:{plate}",

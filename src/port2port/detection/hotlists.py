@@ -47,6 +47,8 @@ def encode(canon: str) -> int:
 
 def masked(canon: str, differences: int) -> list[str]:
     """Every form of `canon` with exactly `differences` positions masked."""
+    if differences == 1:  # the common case, looked up for every read: slices, not lists
+        return [f"{canon[:i]}{MASK}{canon[i + 1 :]}" for i in range(len(canon))]
     forms = []
     for positions in combinations(range(len(canon)), differences):
         chars = list(canon)

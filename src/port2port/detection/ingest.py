@@ -21,11 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from port2port.access.engine import decide as access_decide
+from port2port.access.snapshot import store as access_store
 from port2port.core import audit
 from port2port.core.visibility import SYSTEM
 
@@ -224,6 +227,7 @@ class Pipeline:
         outcome = Outcome()
         detector = self.detector()
         devices = detector.indexes.devices
+        latest = now + FUTURE_SLACK
         dead: list[DeadLetter] = []
         rows: dict[str, Row] = {}
         for message in messages:
@@ -247,14 +251,13 @@ class Pipeline:
                     dead.append(_dead(fmt, message, reason, _event_text(event, message)))
                     outcome.rejected.append((message.channel, reason))
                     continue
-                if not reason:
-                    reason = _implausible(event, now)
+                reason = _implausible(event, latest)
                 if reason:
                     dead.append(_dead(fmt, message, reason, _event_text(event, message)))
                     outcome.rejected.append((message.channel, reason))
                     continue
-                if event.device != code:
-                    event = _with_device(event, code)
+                if event.device != code:  # formats without a device (AIS): the sender's
+                    event.device = code
                 uid = event_uid(event)
                 if uid in rows:
                     outcome.duplicates += 1
@@ -266,9 +269,13 @@ class Pipeline:
             for uid in stored:
                 del rows[uid]
             outcome.duplicates += len(stored)
+        spoke = {}
+        process = detector.process
         for row in rows.values():
-            detector.process(row)
-            self._seen[row.device.id] = now  # when it last spoke to us, whatever its clock says
+            process(row)
+            spoke[row.device.code] = row.device
+        for info in spoke.values():  # when it last spoke to us, whatever its clock says
+            self._seen[info.id] = now
         actions = detector.take()
         if time.monotonic() - self._expired > EXPIRE_SECONDS:
             self._expired = time.monotonic()
@@ -392,10 +399,7 @@ class Pipeline:
                 "priority": Least(F("priority"), new.priority),
             }
             Alarm.objects.filter(pk=existing).update(**changes)
-            AlarmEvent.objects.bulk_create(
-                [AlarmEvent(alarm_id=existing, event_uid=u, at=at) for u, at in new.links],
-                ignore_conflicts=True,
-            )
+            insert_links((existing, u, at) for u, at in new.links)
             current = detector.open.get(new.key)
             if current is not None and current.id == new.id:
                 current.id = existing
@@ -428,11 +432,9 @@ class Pipeline:
                     reopened.append(_again(old, update, detector))
                 continue
             updated.append(update.id)
-            links.extend(
-                AlarmEvent(alarm_id=update.id, event_uid=u, at=at) for u, at in update.links
-            )
+            links.extend((update.id, u, at) for u, at in update.links)
             notes.extend(AlarmEntry(alarm_id=update.id, kind=k, text=t) for k, t in update.notes)
-        AlarmEvent.objects.bulk_create(links, ignore_conflicts=True)
+        insert_links(links)
         AlarmEntry.objects.bulk_create(notes)
         if updated:
             rows = Alarm.objects.filter(pk__in=updated).values(*_LIVE_FIELDS)
@@ -470,12 +472,12 @@ class Pipeline:
             )
             entries.append(AlarmEntry(alarm_id=new.id, kind=AlarmEntry.Kind.RAISED, at=new.at))
             entries.extend(AlarmEntry(alarm_id=new.id, kind=k, text=t) for k, t in new.notes)
-            links.extend(AlarmEvent(alarm_id=new.id, event_uid=u, at=at) for u, at in new.links)
+            links.extend((new.id, u, at) for u, at in new.links)
             deliveries.extend(_deliveries(new.id, contacts, level=0))
         Alarm.objects.bulk_create(alarms)
         AlarmStep.objects.bulk_create(steps)
         AlarmEntry.objects.bulk_create(entries)
-        AlarmEvent.objects.bulk_create(links, ignore_conflicts=True)
+        insert_links(links)
         Delivery.objects.bulk_create(deliveries)
         # One audit record per batch: alarms are raised by machines at machine speed; every
         # human action on them is audited one by one (services.py).
@@ -635,23 +637,18 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 FUTURE_SLACK = timedelta(minutes=5)
 
 
-def _implausible(event, now: datetime) -> str:
-    """Why an event cannot be stored as it is: a time ahead of ours, or text no database keeps
-    (NUL, unpaired surrogates)."""
-    if event.at > now + FUTURE_SLACK:
+def _implausible(event, latest: datetime) -> str:
+    """Why an event cannot be stored as it is: a time ahead of ours (`latest`: now and a little
+    slack), or text no database keeps (NUL, unpaired surrogates)."""
+    if event.at > latest:
         return f"time {event.at.isoformat()} lies in the future (device clock wrong?)"
-    texts = [event.source_id, event.device, event.plate, event.label, *event.zones]
-    texts.extend(v for v in event.extra.values() if isinstance(v, str))
-    for value in texts:
-        if _UNSTORABLE.search(value):
-            return "text holds a NUL character or an unpaired surrogate"
+    extra = event.extra
+    texts = "\x1f".join((event.source_id, event.device, event.plate, event.label, *event.zones))
+    if _UNSTORABLE.search(texts) or (
+        extra and any(type(v) is str and _UNSTORABLE.search(v) for v in extra.values())
+    ):
+        return "text holds a NUL character or an unpaired surrogate"
     return ""
-
-
-def _with_device(event, code: str):
-    from dataclasses import replace
-
-    return replace(event, device=code)
 
 
 def _zone_of(detector: Detector, device: DeviceInfo, event):
@@ -664,18 +661,17 @@ def _zone_of(detector: Detector, device: DeviceInfo, event):
 
 
 def _existing(uids: list[str]) -> set[str]:
-    """The uids of a batch that are stored already (redeliveries)."""
-    if connection.vendor == "postgresql":  # one array parameter instead of thousands
-        table = connection.ops.quote_name(Event._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT uid FROM {table} WHERE uid = ANY(%s)", [uids])  # noqa: S608
-            return {row[0] for row in cursor.fetchall()}
-    found: set[str] = set()
-    for start in range(0, len(uids), 500):
-        found.update(
-            Event.objects.filter(uid__in=uids[start : start + 500]).values_list("uid", flat=True)
-        )
-    return found
+    """The uids of a batch that are stored already (redeliveries): one query, the list as one
+    parameter (an array on PostgreSQL, a JSON array on SQLite) instead of thousands."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    if connection.vendor == "postgresql":
+        query, param = f"SELECT uid FROM {table} WHERE uid = ANY(%s)", uids  # noqa: S608
+    else:
+        query = f"SELECT uid FROM {table} WHERE uid IN (SELECT value FROM json_each(%s))"  # noqa: S608
+        param = orjson.dumps(uids).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(query, [param])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _entries(entry_ids) -> dict:
@@ -688,13 +684,9 @@ def _entries(entry_ids) -> dict:
 
 
 def _access_decide(gate_code: str, plate: str, at: datetime):
-    from port2port.access.engine import decide
-    from port2port.access.snapshot import store
-
-    from .engine import LOCAL
-
-    decision = decide(store.get(), gate_code, "plate", plate, "in", at.astimezone(LOCAL))
-    return decision.granted, [str(r) for r in decision.reasons]
+    """The access engine's answer for a plate read at a gate (`at` in the port's local time)."""
+    decision = access_decide(access_store.get(), gate_code, "plate", plate, "in", at)
+    return decision.granted, decision.reasons
 
 
 # --- the bulk insert ------------------------------------------------------------------------------
@@ -735,8 +727,10 @@ def _prepare():
     """Functions that turn ids and moments into what this database's driver takes."""
     if connection.vendor == "sqlite":
 
-        def moment(value: datetime) -> str:
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        def moment(value: datetime) -> str:  # as Django's SQLite backend writes them
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return str(value.replace(tzinfo=None))
 
         def ident(value):
             return value.hex if value is not None and hasattr(value, "hex") else value
@@ -749,26 +743,30 @@ def event_params(rows: Iterable[Row], received_at: datetime) -> list[tuple]:
     moment, ident = _prepare()
     received = moment(received_at)
     params = []
+    append = params.append
     cache: dict = {}
+    dumps = orjson.dumps
     for row in rows:
         event, device = row.event, row.device
-        ids = cache.get((device.id, row.zone_id))
+        ids = cache.get(device.code)  # by code: a UUID's hash is Python code, a string's is not
         if ids is None:
-            ids = cache[(device.id, row.zone_id)] = (
+            ids = cache[device.code] = (
                 ident(device.id),
                 ident(device.port_id),
-                ident(row.zone_id),
+                ident(device.zone_id),
             )
-        data = {}
-        if event.zones:
-            data["zones"] = list(event.zones)
-        if event.speed_knots is not None:
-            data["speed"] = event.speed_knots
-        if event.course is not None:
-            data["course"] = event.course
-        if event.extra:
-            data.update(event.extra)
-        params.append(
+        zone = ids[2] if row.zone_id is device.zone_id else ident(row.zone_id)
+        data = event.extra
+        if event.zones or event.speed_knots is not None or event.course is not None:
+            data = dict(data)
+            if event.zones:
+                data["zones"] = list(event.zones)
+            if event.speed_knots is not None:
+                data["speed"] = event.speed_knots
+            if event.course is not None:
+                data["course"] = event.course
+        plate, label = event.plate, event.label
+        append(
             (
                 row.uid,
                 event.kind,
@@ -776,16 +774,16 @@ def event_params(rows: Iterable[Row], received_at: datetime) -> list[tuple]:
                 event.device,
                 ids[0],
                 ids[1],
-                ids[2],
+                zone,
                 moment(event.at),
                 received,
-                event.plate[:20],
-                event.label[:100],
+                plate if len(plate) <= 20 else plate[:20],
+                label if len(label) <= 100 else label[:100],
                 event.confidence,
                 event.latitude,
                 event.longitude,
                 event.mmsi,
-                json.dumps(data, default=str) if data else "{}",
+                dumps(data, default=str).decode() if data else "{}",
             )
         )
     return params
@@ -793,24 +791,34 @@ def event_params(rows: Iterable[Row], received_at: datetime) -> list[tuple]:
 
 def insert_rows(params: list[tuple]) -> None:
     """The database's bulk path for a batch of event rows; a row already stored is skipped.
-    SQLite: one prepared INSERT … ON CONFLICT DO NOTHING run over the batch. PostgreSQL: COPY into
-    a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING. Call it inside a
-    transaction."""
+    SQLite: one prepared INSERT … ON CONFLICT DO NOTHING run over the batch. PostgreSQL: COPY
+    straight into the table; only when another worker stored one of the uids meanwhile (the
+    batch was checked against the table before), COPY into a temporary table and one INSERT …
+    SELECT … ON CONFLICT DO NOTHING. Call it inside a transaction."""
     if not params:
         return
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.executemany(insert_sql(), params)
         return
+    from psycopg.errors import UniqueViolation
+
     ops = connection.ops
     table = ops.quote_name(Event._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in _COLUMNS)
     with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: COPY is not part of the DB API
+        try:
+            with transaction.atomic(), raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+            return
+        except UniqueViolation:  # the savepoint is rolled back: nothing of the batch is stored
+            pass
         cursor.execute(  # names from the model, not from input
             f"CREATE TEMP TABLE IF NOT EXISTS p2p_event_in ON COMMIT DELETE ROWS AS "  # noqa: S608
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        raw = cursor.cursor  # psycopg's own cursor: COPY is not part of the DB API
         with raw.copy(f"COPY p2p_event_in ({columns}) FROM STDIN") as copy:
             for row in params:
                 copy.write_row(row)
@@ -819,6 +827,23 @@ def insert_rows(params: list[tuple]) -> None:
             f"ON CONFLICT ({ops.quote_name('uid')}) DO NOTHING"
         )
         cursor.execute("TRUNCATE p2p_event_in")
+
+
+def insert_links(links: Iterable[tuple]) -> None:
+    """Events linked to alarms, (alarm id, event uid, moment): an alarm at a busy fence links
+    thousands, so they take the bulk path too; a link made already is skipped."""
+    moment, ident = _prepare()
+    params = [(ident(alarm_id), uid, moment(at)) for alarm_id, uid, at in links]
+    if not params:
+        return
+    ops = connection.ops
+    table = ops.quote_name(AlarmEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(  # names from the model, not from input
+            f"INSERT INTO {table} (alarm_id, event_uid, {ops.quote_name('at')}) "  # noqa: S608
+            f"VALUES (%s, %s, %s) ON CONFLICT (alarm_id, event_uid) DO NOTHING",
+            params,
+        )
 
 
 def _insert_events(rows: Iterable[Row], received_at: datetime) -> None:

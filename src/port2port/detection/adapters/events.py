@@ -12,8 +12,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 
 from port2port.access.identifiers import _PLATE_SEPARATORS, normalise_plate
@@ -41,9 +43,11 @@ class Kind(StrEnum):
     VESSEL_STATIC = "vessel_static"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
-    """One thing a device saw, at one moment; `source_id` makes redelivery idempotent."""
+    """One thing a device saw, at one moment; `source_id` makes redelivery idempotent. Not
+    frozen: a frozen dataclass costs twice the time to build, and the ingest builds 100,000 a
+    second; nothing changes an event after its adapter made it."""
 
     source: str
     source_id: str
@@ -68,24 +72,36 @@ MAX_PAYLOAD = 1_000_000  # bytes; a device message is a few kB, anything bigger 
 
 
 def load_json(payload: bytes | str, *, what: str) -> Any:
-    """Parse a JSON payload, turning every failure into an AdapterError."""
+    """Parse a JSON payload, turning every failure into an AdapterError. orjson: several times
+    faster than the standard library, strict UTF-8 (no unpaired surrogates reach the database),
+    no NaN, and a nesting limit of its own."""
     if isinstance(payload, bytes | bytearray | memoryview):
         if len(payload) > MAX_PAYLOAD:
             raise AdapterError(f"{what}: payload larger than {MAX_PAYLOAD} bytes")
+        if not isinstance(payload, bytes):
+            payload = bytes(payload)
         try:
-            payload = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise AdapterError(f"{what}: payload is not UTF-8 ({exc.reason})") from None
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise AdapterError(f"{what}: payload is not UTF-8 ({bad.reason})") from None
+            raise AdapterError(f"{what}: {_json_problem(exc)}") from None
     if not isinstance(payload, str):
         raise AdapterError(f"{what}: payload must be bytes or text, not {type(payload).__name__}")
     if len(payload) > MAX_PAYLOAD:
         raise AdapterError(f"{what}: payload larger than {MAX_PAYLOAD} characters")
     try:
-        return json.loads(payload)
-    except RecursionError:
-        raise AdapterError(f"{what}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise AdapterError(f"{what}: not valid JSON ({exc})") from None
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise AdapterError(f"{what}: {_json_problem(exc)}") from None
+
+
+def _json_problem(exc: orjson.JSONDecodeError) -> str:
+    if "depth limit" in exc.msg or "recursion" in exc.msg:
+        return "JSON nested too deeply"
+    return f"not valid JSON ({exc})"
 
 
 def mapping(value: Any, *, what: str) -> dict:
@@ -97,6 +113,8 @@ def mapping(value: Any, *, what: str) -> dict:
 def text(obj: dict, key: str, *, what: str, required: bool = False, default: str = "") -> str:
     """A string field (numbers are accepted and turned into text, e.g. camera ids)."""
     value = obj.get(key)
+    if type(value) is str and value:  # the common case first: this runs for every field
+        return value if len(value) <= 200 else value[:200]
     if value is None or value == "":
         if required:
             raise AdapterError(f"{what}: missing field {key!r}")
@@ -108,6 +126,8 @@ def text(obj: dict, key: str, *, what: str, required: bool = False, default: str
 
 def number(obj: dict, key: str, *, what: str, required: bool = False) -> float | None:
     value = obj.get(key)
+    if type(value) is float and value - value == 0.0:  # finite: inf - inf and nan are nan
+        return value
     if value is None:
         if required:
             raise AdapterError(f"{what}: missing field {key!r}")
@@ -171,6 +191,8 @@ def from_iso(value: str, *, what: str, assume_utc: bool = False) -> datetime:
         at = datetime.fromisoformat(value)
     except ValueError:
         raise AdapterError(f"{what}: time {value[:40]!r} is not ISO 8601") from None
+    if at.tzinfo is UTC:
+        return plausible(at, what=what)
     if at.tzinfo is None or at.utcoffset() is None:
         if not assume_utc:
             raise AdapterError(f"{what}: time {value[:40]!r} has no UTC offset")
@@ -187,6 +209,7 @@ def plausible(at: datetime, *, what: str) -> datetime:
     return at
 
 
+@lru_cache(maxsize=65_536)  # the same trucks pass every day: most reads are plates seen before
 def plate_text(raw: str) -> str:
     """A plate as the access engine stores it, or the raw uppercase text when it is not valid."""
     try:
