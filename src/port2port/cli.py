@@ -500,7 +500,7 @@ def cmd_ingest_file(args) -> int:
     import re
 
     _django()
-    from port2port.detection.ingest import FORMATS, Message, Outcome, Pipeline
+    from port2port.detection.ingest import FORMATS, Message, Outcome, Pipeline, late_seconds
 
     if args.format not in FORMATS:
         print(
@@ -522,19 +522,25 @@ def cmd_ingest_file(args) -> int:
     pipeline = Pipeline()
     outcome = Outcome()
     channel = f"file:{path.name}"
+    source = {"default_device": args.device or "", "sender": f"port2port ingest file {path.name}"}
     batch: list = []
     lines = 0
     for number, payload, count in pieces:
         batch.append(Message(payload, f"{channel}:{number}"))
         lines += count
         if lines >= FILE_BATCH_LINES:
-            outcome.add(pipeline.ingest(args.format, batch, default_device=args.device or ""))
+            outcome.add(pipeline.ingest(args.format, batch, **source))
             batch, lines = [], 0
     if batch:
-        outcome.add(pipeline.ingest(args.format, batch, default_device=args.device or ""))
+        outcome.add(pipeline.ingest(args.format, batch, **source))
     pipeline.flush()
     rejected = outcome.rejected
     print(f"accepted {outcome.accepted}, duplicates {outcome.duplicates}, rejected {len(rejected)}")
+    if outcome.late:
+        print(
+            f"  {outcome.late} of the accepted events are older than the rules look at "
+            f"({late_seconds() / 60:.0f} minutes): stored, but they raised no alarm"
+        )
     relative = re.compile(r"^line (\d+): ")
     for where, reason in rejected[:MAX_REJECTIONS_SHOWN]:
         number = int(where.rsplit(":", 1)[1])
@@ -617,21 +623,21 @@ def cmd_simulate(args) -> int:
         return 2
     rng = random.Random(args.seed)  # noqa: S311 - demo traffic, not secrets
     traffic = simulate.Traffic(devices, plates, areas, rng, rate=args.rate, gate_plates=gate_plates)
+    gateways = None
     try:
         if args.mqtt:
             sender = simulate.MqttSender(args.mqtt)
             where = args.mqtt
-        else:
-            if not args.rotate_tokens:
-                print(
-                    "error: over HTTP the simulator gives every device a new token, so the real"
-                    " devices' tokens stop working; on a demo or test platform only, pass"
-                    " --rotate-tokens (or use --mqtt)",
-                    file=sys.stderr,
-                )
-                return 2
+        elif args.rotate_tokens:
             sender = simulate.HttpSender(args.url, simulate.device_tokens(d.code for d in devices))
             where = f"{args.url} (a new token for each of the {len(devices)} devices)"
+        else:
+            gateways = simulate.GatewayTokens(d.code for d in devices)
+            sender = simulate.HttpSender(args.url, gateways.tokens)
+            where = (
+                f"{args.url} (with {len(gateways.issued)} gateway tokens of the devices' owners,"
+                " revoked when it stops)"
+            )
     except (OSError, ValueError) as exc:
         print(f"error: cannot reach {args.mqtt or args.url}: {exc}", file=sys.stderr)
         return 2
@@ -641,7 +647,13 @@ def cmd_simulate(args) -> int:
         f" {args.rate:g} messages/s to {where}; Ctrl+C stops",
         flush=True,
     )
-    simulate.run(traffic, sender, seconds=args.seconds, out=lambda line: print(line, flush=True))
+    try:
+        simulate.run(
+            traffic, sender, seconds=args.seconds, out=lambda line: print(line, flush=True)
+        )
+    finally:
+        if gateways is not None:
+            gateways.revoke()
     return 0
 
 
@@ -859,7 +871,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rotate-tokens",
         action="store_true",
-        help="over HTTP: give every device a new token (demo and test platforms only)",
+        help="over HTTP: send with the devices' own tokens, giving every device a new one (demo"
+        " and test platforms only; by default the devices' owners get gateway tokens instead)",
     )
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("manage", help="run a Django management command")

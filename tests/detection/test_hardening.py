@@ -93,6 +93,7 @@ def test_a_closed_silence_alarm_stays_closed_after_a_restart():
     fence = w.devices["FENCE1"]
     fence.silent_after = 10
     fence.save()
+    Device.objects.exclude(pk=fence.pk).update(silent_after=0)  # only the fence is watched
     pipeline.ingest("sensor", [Message(sensor("fence", fence.code, timezone.now(), "a"))])
     pipeline.flush()
     later = timezone.now() + timedelta(minutes=15)

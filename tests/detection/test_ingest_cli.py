@@ -4,7 +4,8 @@ run of the same file stores nothing twice."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,23 +15,28 @@ from tests.detection.factories import rule, sensor, world
 
 pytestmark = pytest.mark.django_db
 
-AT = datetime(2025, 3, 1, 1, 14, 7, tzinfo=UTC)  # 02:14 in Zeebrugge
+# Last night, 02:14:07 in Zeebrugge: recent enough for the rules (DETECTION_LATE_SECONDS) and for
+# every kind's retention.
+AT = (datetime.now(ZoneInfo("Europe/Brussels")) - timedelta(days=1)).replace(
+    hour=2, minute=14, second=7, microsecond=0
+)
+EPOCH_MS = int(AT.timestamp()) * 1000 + 123
 
 ALPR_GROUP = {  # as in test_adapters.py, from our camera
     "version": 2,
     "data_type": "alpr_group",
-    "epoch_start": 1740791647123,
-    "epoch_end": 1740791648456,
+    "epoch_start": EPOCH_MS,
+    "epoch_end": EPOCH_MS + 1333,
     "agent_uid": "zeebrugge-gate-3",
     "camera_id": "BEZEE-ANPR1",
     "country": "eu",
-    "uuids": ["zeebrugge-gate-3-1834271-1740791647123"],
+    "uuids": [f"zeebrugge-gate-3-1834271-{EPOCH_MS}"],
     "candidates": [{"plate": "1ABC123", "confidence": 94.1, "matches_template": 1}],
     "best_plate": {"plate": "1ABC123", "confidence": 94.1, "region": "be"},
     "best_confidence": 94.1,
     "best_plate_number": "1ABC123",
     "best_region": "be",
-    "best_uuid": "zeebrugge-gate-3-1834271-1740791647123",
+    "best_uuid": f"zeebrugge-gate-3-1834271-{EPOCH_MS}",
     "travel_direction": 92.5,
 }
 AIS_POSITION = "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"

@@ -9,7 +9,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -104,24 +103,30 @@ def test_broker_urls():
 
 
 class FlakyPipeline:
-    """Fails `failures` times with a database error, then stores everything."""
+    """A stream that fails `failures` times with a database error, then stores everything."""
 
     def __init__(self, failures: int):
         self.failures = failures
         self.calls: list = []
 
-    def ingest(self, fmt, messages, *, default_device=""):
-        self.calls.append((fmt, [m.channel for m in messages], default_device))
-        if self.failures:
-            self.failures -= 1
-            raise OperationalError("database is locked")
-        return Outcome(accepted=len(messages))
+    def stream(self, jobs, *, on_stored):
+        for job in jobs:
+            assert job.sender == "mqtt port2port-ingest"  # dead letters name the worker
+            self.calls.append(
+                (job.fmt, [m.channel for m in job.messages], [m.device for m in job.messages])
+            )
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("database is locked")
+            on_stored(job, Outcome(accepted=len(job.messages)))
+        return Outcome()
 
     def flush(self):
         pass
 
 
-def flaky_worker(monkeypatch, failures: int):
+def flaky_worker(monkeypatch, failures: int, batches=None):
+    """A worker; given `batches`, its broker hands them out one after the other, then stops it."""
     from port2port.detection import mqtt
 
     monkeypatch.setattr(mqtt, "RETRY_SECONDS", 0.01)
@@ -133,6 +138,16 @@ def flaky_worker(monkeypatch, failures: int):
         out=lines.append,
     )
     worker._client = SimpleNamespace(ack=lambda mid, qos: acks.append((mid, qos)))
+    if batches is not None:
+        waiting = list(batches)
+
+        def take():
+            if waiting:
+                return waiting.pop(0)
+            worker.stop()
+            return []
+
+        worker._take = take
     return worker, lines, acks
 
 
@@ -140,7 +155,6 @@ def flaky_worker(monkeypatch, failures: int):
 def test_a_database_error_retries_the_same_batch_and_acknowledges_only_after(monkeypatch):
     from port2port.detection.models import DeadLetter
 
-    worker, lines, acks = flaky_worker(monkeypatch, failures=2)
     batch = [
         Received("sensors/F1", b"{}", 1, 1, 0),
         Received("ais/BEZEE-AIS1", b"!AIVDM", 2, 1, 0),
@@ -148,24 +162,28 @@ def test_a_database_error_retries_the_same_batch_and_acknowledges_only_after(mon
         Received("weather/wind", b"12 kn", 4, 1, 0),  # subscriptions of an earlier run
         Received("alpr/CAM9", b"{}", 5, 1, 0),
     ]
-    outcome = worker._store(batch)
-    assert acks == []  # nothing acknowledged while it failed
-    first = ("sensor", ["mqtt:sensors/F1"], "F1")  # the topic names the device
+    acked_while_failing = []
+    worker, lines, acks = flaky_worker(monkeypatch, failures=2, batches=[batch])
+    worker.out = lambda line: (lines.append(line), acked_while_failing.extend(acks))
+    worker._consume()
+    assert acked_while_failing == []  # nothing acknowledged while it failed
+    # One job per format; each message keeps the device its topic names.
+    sensors = ("sensor", ["mqtt:sensors/F1", "mqtt:sensors/F2"], ["F1", "F2"])
     assert worker.pipeline.calls == [  # the same batch again until stored, nothing dropped
-        first,
-        first,
-        first,
-        ("ais", ["mqtt:ais/BEZEE-AIS1"], "BEZEE-AIS1"),
-        ("sensor", ["mqtt:sensors/F2"], "F2"),
-        ("openalpr", ["mqtt:alpr/CAM9"], "CAM9"),  # its topic tells its format
+        sensors,
+        sensors,
+        sensors,
+        ("ais", ["mqtt:ais/BEZEE-AIS1"], ["BEZEE-AIS1"]),
+        ("openalpr", ["mqtt:alpr/CAM9"], ["CAM9"]),  # its topic tells its format
     ]
     assert sum("retrying the batch" in line for line in lines) == 2
-    assert outcome.accepted == 4 and outcome.rejected == [
+    assert worker.total.accepted == 4 and worker.total.rejected == [
         ("mqtt:weather/wind", DeadLetter.objects.get().reason)
     ]
+    assert DeadLetter.objects.get().sender == "mqtt port2port-ingest"
     assert sum("match no --topic" in line for line in lines) == 2
-    worker._ack(batch)
     assert acks == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]
+    assert worker._unacked == []
     # A message of an earlier connection is not acknowledged on this one: it comes again.
     worker._generation = 1
     acks.clear()
@@ -175,10 +193,12 @@ def test_a_database_error_retries_the_same_batch_and_acknowledges_only_after(mon
 
 @pytest.mark.django_db
 def test_stopped_while_retrying_acknowledges_nothing(monkeypatch):
-    worker, _lines, acks = flaky_worker(monkeypatch, failures=10**6)
-    worker.stop()
-    assert worker._store([Received("sensors/F1", b"{}", 1, 1, 0)]) is None
+    batch = [Received("sensors/F1", b"{}", 1, 1, 0)]
+    worker, lines, acks = flaky_worker(monkeypatch, failures=10**6, batches=[batch])
+    worker.out = lambda line: (lines.append(line), worker.stop())  # stopped while it waits
+    worker._consume()
     assert acks == [] and len(worker.pipeline.calls) == 1
+    assert [taken.items for taken in worker._unacked] == [batch]
 
 
 def test_first_parts_of_an_ais_message_wait_unacknowledged_for_the_rest(monkeypatch):
@@ -249,32 +269,16 @@ def _postgres_url(settings: dict) -> str:
 
 
 @pytest.fixture
-def database_url(django_db_blocker, tmp_path):
+def database_url(database_on_file):
     """The test database as a worker process reaches it. PostgreSQL's test database is used as it
-    is (the tests are transactional, so what they write is committed). SQLite's test database
-    lives in this process's memory: it is copied into a file, and this test uses the file too."""
+    is (the tests are transactional, so what they write is committed); SQLite's is copied into a
+    file (conftest.database_on_file)."""
     connection = connections["default"]
     if connection.vendor == "postgresql":
-        yield _postgres_url(connection.settings_dict)
-        return
+        return _postgres_url(connection.settings_dict)
     if connection.vendor != "sqlite":
         pytest.skip(f"no worker database URL for {connection.vendor}")
-    if not connection.is_in_memory_db():
-        yield f"sqlite:///{connection.settings_dict['NAME']}"
-        return
-    path = tmp_path / "test.sqlite3"
-    with django_db_blocker.unblock():
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        connection.connection.backup(target)  # the migrated schema, in one step
-        target.close()
-    on_file = connection.__class__({**connection.settings_dict, "NAME": str(path)}, "default")
-    connections["default"] = on_file
-    try:
-        yield f"sqlite:///{path}"
-    finally:
-        on_file.close()
-        connections["default"] = connection
+    return f"sqlite:///{connection.settings_dict['NAME']}"
 
 
 class WorkerProcess:

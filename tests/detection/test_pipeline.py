@@ -108,6 +108,7 @@ def test_a_person_seen_by_an_ai_camera_raises_the_priority():
     alarm = Alarm.objects.get()
     assert alarm.priority == 30
     assert AlarmEntry.objects.filter(alarm=alarm, kind="raised_priority").exists()
+    assert alarm.params["person"] is True  # the summary says so from now on
     # A thermal alert in the same zone shortly after keeps the raised priority.
     thermal = w.devices["THERM1"].code
     pipeline.ingest("sensor", lines(sensor("thermal", thermal, NIGHT + timedelta(seconds=40), "t")))
@@ -401,7 +402,7 @@ def test_unacknowledged_alarm_escalates_to_the_next_person():
 
 def test_retention_purges_old_plate_reads_only():
     w = world()
-    old = timezone.now() - timedelta(days=40)
+    old = timezone.now() - timedelta(days=20)  # within the 30 days a plate read is kept
     pipeline.ingest(
         "openalpr",
         lines(
@@ -410,7 +411,165 @@ def test_retention_purges_old_plate_reads_only():
         ),
     )
     pipeline.ingest("sensor", lines(sensor("fence", w.devices["FENCE1"].code, old, "fence-old")))
-    counts = jobs.purge()
+    assert Event.objects.count() == 3
+    counts = jobs.purge(now=timezone.now() + timedelta(days=15))  # the old read is 35 days old
     assert counts == {"plate_read": 1}
     assert sorted(Event.objects.values_list("kind", flat=True)) == ["fence_alarm", "plate_read"]
     assert AuditRecord.objects.filter(action="detection.retention.purged").exists()
+
+
+# --- late and stale input, switched-off rules, who sent a dead letter ------------------------------
+
+
+def test_a_late_event_is_stored_but_raises_nothing(settings):
+    settings.DETECTION_LATE_SECONDS = 3600
+    w = world()
+    rule(w, RuleKind.PERIMETER)
+    fence = w.devices["FENCE1"].code
+    old = timezone.now() - timedelta(hours=5)  # a fence controller sending its backlog
+    outcome = pipeline.ingest("sensor", lines(sensor("fence", fence, old, "backlog-1")))
+    assert (outcome.accepted, outcome.late, outcome.raised) == (1, 1, 0)
+    assert Event.objects.get().uid.endswith("backlog-1") and not Alarm.objects.exists()
+    recent = timezone.now() - timedelta(minutes=10)
+    outcome = pipeline.ingest("sensor", lines(sensor("fence", fence, recent, "now-1")))
+    assert (outcome.accepted, outcome.late, outcome.raised) == (1, 0, 1)
+
+
+def test_an_event_older_than_its_retention_is_a_dead_letter():
+    w = world()
+    rule(w, RuleKind.PERIMETER)
+    years_ago = timezone.now() - timedelta(days=3650)
+    outcome = pipeline.ingest(
+        "sensor", lines(sensor("fence", w.devices["FENCE1"].code, years_ago, "2016"))
+    )
+    assert outcome.accepted == 0 and not Alarm.objects.exists()
+    assert "older than the 365 days fence_alarm events are kept" in outcome.rejected[0][1]
+    assert DeadLetter.objects.get().reason == outcome.rejected[0][1]
+
+
+def test_a_switched_off_hotlist_rule_silences_hotlist_hits_in_its_port_only():
+    from port2port.detection.models import Rule
+
+    w = world()
+    elsewhere = world()
+    police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[])
+    stolen = Hotlist.objects.create(owner=police, name="Stolen trucks", priority=10)
+    HotlistEntry.objects.create(hotlist=stolen, plate="1ABC123", reason="stolen truck")
+    off = rule(w, RuleKind.HOTLIST, enabled=False)
+    read = plate_read(w.devices["ANPR1"].code, "1ABC123", NIGHT, "r1")
+    assert pipeline.ingest("openalpr", lines(read)).raised == 0
+    # No hotlist rule at all in the other port: the list's own priority, no procedure.
+    read = plate_read(elsewhere.devices["ANPR1"].code, "1ABC123", NIGHT, "r2")
+    assert pipeline.ingest("openalpr", lines(read)).raised == 1
+    Rule.objects.filter(pk=off.pk).update(enabled=True)
+    from port2port.detection.state import changed
+
+    changed()
+    pipeline.reset()
+    read = plate_read(w.devices["ANPR1"].code, "1ABC123", NIGHT, "r3")
+    assert pipeline.ingest("openalpr", lines(read)).raised == 1
+    assert Alarm.objects.filter(port=w.port).get().rule_id == off.pk
+
+
+def test_a_switched_off_silent_device_rule_raises_nothing():
+    w = world()
+    rule(w, RuleKind.DEVICE_SILENT, enabled=False)
+    fence = w.devices["FENCE1"]
+    fence.silent_after = 10
+    fence.save()
+    pipeline.ingest("sensor", lines(sensor("fence", fence.code, timezone.now(), "alive")))
+    pipeline.flush()
+    clock = jobs.Clock()
+    clock.tick(now=timezone.now() + timedelta(minutes=11))
+    clock.tick(now=timezone.now() + timedelta(minutes=12))
+    assert not Alarm.objects.exists()
+
+
+def test_dead_letters_name_their_sender_and_its_port():
+    w = world()
+    outcome = pipeline.ingest(
+        "sensor",
+        [Message("{broken", "mqtt:sensors/x")],
+        default_device=w.devices["FENCE1"].code,
+        sender="mqtt port2port-ingest",
+    )
+    assert len(outcome.rejected) == 1
+    letter = DeadLetter.objects.get()
+    assert (letter.sender, letter.port) == ("mqtt port2port-ingest", w.port)
+    # From nobody we know (no device of ours): no port, platform admins only.
+    pipeline.ingest("sensor", [Message("{broken again", "x")], sender="someone")
+    assert DeadLetter.objects.get(sender="someone").port is None
+
+
+def test_a_device_that_never_sent_is_silent_from_its_registration():
+    from port2port.sites.models import Device
+
+    w = world()
+    fence = w.devices["FENCE1"]
+    Device.objects.filter(pk=fence.pk).update(silent_after=10, last_seen_at=None)
+    clock = jobs.Clock()
+    clock.tick(now=timezone.now() + timedelta(minutes=5))
+    assert not Alarm.objects.filter(kind=RuleKind.DEVICE_SILENT).exists()
+    clock.tick(now=timezone.now() + timedelta(minutes=11))
+    clock.tick(now=timezone.now() + timedelta(minutes=12))
+    alarm = Alarm.objects.get(kind=RuleKind.DEVICE_SILENT, params__device=fence.code)
+    assert alarm.params["last_seen"] == ""  # never
+
+
+# --- the stream: a writer thread stores while the next batch is read ------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_stores_every_batch_once_in_order_and_reports_each(database_on_file):
+    from port2port.detection.ingest import Job, Pipeline
+
+    w = world()
+    rule(w, RuleKind.PERIMETER, suppress_seconds=3600)
+    fence = w.devices["FENCE1"].code
+    at = timezone.now() - timedelta(minutes=5)
+    jobs_in = [
+        Job("sensor", lines(*(sensor("fence", fence, at, f"s{b}-{n}") for n in range(50))), token=b)
+        for b in range(6)
+    ]
+    # The last batch repeats one message of the one before it, which is still being stored.
+    jobs_in[5].messages.append(Message(sensor("fence", fence, at, "s4-7"), "again"))
+    reported = []
+    total = Pipeline().stream(jobs_in, on_stored=lambda job, out: reported.append(job.token))
+    assert reported == [0, 1, 2, 3, 4, 5]
+    assert (total.accepted, total.duplicates) == (300, 1)
+    assert Event.objects.count() == 300
+    alarm = Alarm.objects.get()  # one intrusion, counted 300 times
+    assert alarm.count == 300 and AlarmEvent.objects.filter(alarm=alarm).count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_stores_a_failed_batch_again_and_goes_on(monkeypatch, database_on_file):
+    from django.db import OperationalError
+
+    from port2port.detection import ingest
+    from port2port.detection.ingest import Job, Pipeline
+
+    w = world()
+    rule(w, RuleKind.PERIMETER, suppress_seconds=3600)
+    fence = w.devices["FENCE1"].code
+    at = timezone.now() - timedelta(minutes=5)
+    real = ingest._insert_events
+    calls = []
+
+    def flaky(rows, now):
+        calls.append(len(rows))
+        if len(calls) == 2:  # the second batch, in the writer thread
+            raise OperationalError("database is locked")
+        return real(rows, now)
+
+    monkeypatch.setattr(ingest, "_insert_events", flaky)
+    jobs_in = [
+        Job("sensor", lines(*(sensor("fence", fence, at, f"s{b}-{n}") for n in range(20))), token=b)
+        for b in range(4)
+    ]
+    reported = []
+    total = Pipeline().stream(jobs_in, on_stored=lambda job, out: reported.append(job.token))
+    assert reported == [0, 1, 2, 3] and total.accepted == 80
+    assert Event.objects.count() == 80 and Event.objects.values("uid").distinct().count() == 80
+    alarm = Alarm.objects.get()
+    assert alarm.count == 80  # nothing counted twice, nothing lost

@@ -249,3 +249,35 @@ def test_the_world_comes_from_the_database():
     traffic = Traffic(found, plates, areas, random.Random(5), gate_plates=gate_plates)
     assert len(traffic.vessels) == 3
     assert run(traffic, 60)
+
+
+@pytest.mark.django_db
+def test_over_http_the_owners_gateways_send_and_the_devices_keep_their_tokens(client):
+    from django.utils import timezone
+
+    from port2port.core.visibility import SYSTEM
+    from port2port.detection.simulate import GatewayTokens
+    from port2port.sites.models import Device
+    from port2port.sites.services import device_token_issue
+    from tests.detection.factories import sensor, world
+
+    w = world("BEZEE")
+    fence = w.devices["FENCE1"]
+    own = device_token_issue(actor=SYSTEM, device=fence)
+    gateways = GatewayTokens(d.code for d in w.devices.values())
+    assert len(gateways.issued) == 1  # one owner, one gateway token
+    assert set(gateways.tokens) == {d.code for d in w.devices.values()}
+
+    def post(token, ident):
+        return client.post(
+            "/api/v1/detection/ingest?format=sensor",
+            data=sensor("fence", fence.code, timezone.now(), ident),
+            content_type="application/x-ndjson",
+            headers={"authorization": f"Bearer {token}"},
+        )
+
+    assert post(gateways.tokens[fence.code], "sim-1").json()["accepted"] == 1
+    assert post(own, "own-1").json()["accepted"] == 1  # the device's own token still works
+    gateways.revoke()
+    assert post(gateways.tokens[fence.code], "sim-2").status_code == 401
+    assert Device.objects.get(pk=fence.pk).token_prefix == own.split("_")[1]

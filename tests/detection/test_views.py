@@ -727,3 +727,74 @@ def test_dead_letters_for_platform_admins(client, port_a):
     assert page.status_code == 200
     html = page.content.decode()
     assert "line 1: bad JSON" in html and "x" * 500 + "…" in html and "x" * 501 not in html
+
+
+# --- a hotlist's settings, rule kinds whose settings come from elsewhere -------------------------
+
+
+def test_a_hotlists_settings_are_changed_on_its_page_by_its_keeper(client, port_a):
+    police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[port_a.port])
+    officer = user_in(police, Role.POLICE_LIAISON)
+    hotlist = Hotlist.objects.create(owner=police, port=port_a.port, name="Stolen", priority=10)
+    sign_in(client, officer)
+    page = client.get(f"/detection/hotlists/{hotlist.pk}/")
+    form = page.context["settings_form"]
+    assert "owner" not in form.fields  # a list stays with its keeper
+    assert form.initial["priority"] == 10 and form.initial["port"] == port_a.port
+    assert 'data-testid="hotlist-settings"' in page.content.decode()
+    settings = {
+        "settings-name": "Stolen vehicles",
+        "settings-priority": "5",
+        "settings-max_differences": "1",
+        "settings-port": str(port_a.port.pk),
+        "settings-valid_until": "2099-12-31",
+    }  # "active" left out: the box is unticked
+    saved = client.post(f"/detection/hotlists/{hotlist.pk}/", settings)
+    assert saved.status_code == 302
+    hotlist.refresh_from_db()
+    assert (hotlist.name, hotlist.priority, hotlist.max_differences, hotlist.active) == (
+        "Stolen vehicles",
+        5,
+        1,
+        False,
+    )
+    assert str(hotlist.valid_until) == "2099-12-31"
+    assert AuditRecord.objects.filter(action="detection.hotlist.changed").count() == 1
+    # A police force with a port keeps lists for its port only: refused, nothing changed.
+    refused = client.post(f"/detection/hotlists/{hotlist.pk}/", {**settings, "settings-port": ""})
+    assert refused.status_code == 422
+    assert refused.context["settings_form"].errors.get("port")
+    hotlist.refresh_from_db()
+    assert hotlist.port == port_a.port
+    # Someone who sees the list (it is bound to their port) but does not keep it: no form.
+    sign_in(client, user_in(port_a.authority, Role.PORT_SECURITY_OFFICER))
+    assert client.get(f"/detection/hotlists/{hotlist.pk}/").context["settings_form"] is None
+    assert client.post(f"/detection/hotlists/{hotlist.pk}/", settings).status_code == 403
+    hotlist.refresh_from_db()
+    assert hotlist.priority == 5
+
+
+def test_a_hotlist_rule_has_no_priority_and_says_why(client, port_a, pso):
+    sign_in(client, pso)
+    locode = port_a.port.locode
+    page = client.get(f"/detection/rules/new/?port={locode}&kind=hotlist")
+    assert "priority" not in page.context["form"].fields
+    html = page.content.decode()
+    assert "the priority of the list the plate is on" in html
+    assert "A port without a rule of this kind still gets these alarms" in html
+    created = client.post(
+        f"/detection/rules/new/?port={locode}&kind=hotlist",
+        {"name": "Hits", "enabled": "on", "priority": "3", "suppress_seconds": 300,
+         "escalate_seconds": 120},
+    )  # fmt: skip
+    assert created.status_code == 302
+    hits = Rule.objects.get(name="Hits")
+    assert hits.priority == 50  # a priority sent anyway is not taken
+    rules = client.get(f"/detection/rules/?port={locode}").content.decode()
+    assert "from the list" in rules
+    silent = client.get(f"/detection/rules/new/?port={locode}&kind=device_silent")
+    assert "priority" in silent.context["form"].fields
+    assert "all switched off gets none" in silent.content.decode()
+    fence = client.get(f"/detection/rules/new/?port={locode}&kind=perimeter")
+    assert fence.context["form"].notes == []
+    assert 'data-testid="rule-note"' not in fence.content.decode()

@@ -45,6 +45,18 @@ class SessionAuth(APIKeyCookie):
         return user
 
 
+def referenced(field: str, find, *args, **kwargs):
+    """The object a request body refers to, found by `find` (a selector that raises NotFound):
+    a missing one, or one out of the caller's sight, is an invalid value of that field (422),
+    not a missing resource (the URL's own object answers 404)."""
+    from .errors import Invalid, NotFound
+
+    try:
+        return find(*args, **kwargs)
+    except NotFound as exc:
+        raise Invalid(exc.message, field=field) from None
+
+
 class Pagination(PageNumberPagination):
     """`?page=N&page_size=M` on every list; answers `{"items": [...], "count": N}`."""
 

@@ -1,26 +1,53 @@
-"""Detection API: device feeds in, alarms and their handling, rules and hotlists."""
+"""Detection API: device feeds in, alarms and their handling, rules, contacts, procedures,
+hotlists, authorised flights, dead letters and retention.
+
+A reference in a request body (a zone, a schedule, a procedure, an owner, a port, a user) to
+something that does not exist or is not the caller's to use answers 422 naming the field; an
+object named in the path answers 404. A body field the endpoint does not know answers 422.
+"""
 
 from datetime import date, datetime
 from uuid import UUID
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
+from pydantic import ConfigDict
 
-from port2port.core.apibase import Pagination, SessionAuth, TokenAuth
+from port2port.core.apibase import Pagination, SessionAuth, TokenAuth, referenced
 from port2port.core.errors import AppError, Forbidden, Invalid
 from port2port.core.roles import Perm
 from port2port.core.visibility import one_or_404, reach
 from port2port.sites import selectors as site_selectors
-from port2port.sites.models import Zone
 
 from . import selectors, services
 from .ingest import FORMATS, Message, pipeline
 from .state import device_info
+from .text import delivery_to
 
 router = Router(tags=["detection"])
+READ = [TokenAuth(), SessionAuth()]
+
+
+class Body(Schema):
+    """A request body: a field the endpoint does not know is refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _reference(queryset: QuerySet, field: str, **lookup):
+    """The object a body refers to, among those the caller may use; else Invalid naming the
+    field (the request is wrong, not the address)."""
+    return referenced(field, one_or_404, queryset, **lookup)
+
+
+def _port_reference(viewer, locode: str, field: str = "port"):
+    return _reference(
+        site_selectors.ports_visible_to(viewer), field, locode=(locode or "").strip().upper()
+    )
 
 
 class DeviceTokenAuth(HttpBearer):
@@ -49,6 +76,11 @@ class TooLarge(AppError):
 
 class IngestOut(Schema):
     accepted: int
+    late: int = Field(
+        0,
+        description="Of the accepted: events older than the rules look at "
+        "(DETECTION_LATE_SECONDS), stored without raising alarms.",
+    )
     duplicates: int
     rejected: list[dict]
     alarms_raised: int
@@ -82,8 +114,10 @@ def ingest(request, format: str = Query(..., description=", ".join(FORMATS))):
     device = owner_id = None
     if isinstance(sender, Device):
         device = device_info(sender, sender.gate.code if sender.gate else "")
+        who = f"device {sender.code}"
     elif reach(sender, Perm.DETECTION_EVENT_INGEST) and getattr(sender, "organisation", None):
         owner_id = sender.organisation.pk  # a gateway of the owner: its devices only
+        who = f"{sender} of {sender.organisation.name}"
     else:
         raise Forbidden(_("this token may not send device events"))
     raw = request.read(MAX_BODY + 1)
@@ -104,9 +138,10 @@ def ingest(request, format: str = Query(..., description=", ".join(FORMATS))):
         messages = [
             Message(line, f"line {n}") for n, line in enumerate(lines, start=1) if line.strip()
         ]
-    outcome = pipeline.ingest(format, messages, device=device, owner_id=owner_id)
+    outcome = pipeline.ingest(format, messages, device=device, owner_id=owner_id, sender=who)
     return {
         "accepted": outcome.accepted,
+        "late": outcome.late,
         "duplicates": outcome.duplicates,
         "rejected": [{"where": where, "reason": reason} for where, reason in outcome.rejected],
         "alarms_raised": outcome.raised,
@@ -142,6 +177,9 @@ class AlarmOut(Schema):
     count: int
     escalation_level: int
     report: str
+    shared_item: UUID | None = Field(
+        None, alias="shared_item_id", description="The sharing item the incident became."
+    )
 
     @staticmethod
     def resolve_summary(obj) -> str:
@@ -150,9 +188,38 @@ class AlarmOut(Schema):
         return alarm_summary(obj)
 
 
+class DeliveryOut(Schema):
+    """One notification of the alarm (the delivery log); a webhook is named by its host only."""
+
+    channel: str
+    to: str
+    level: int
+    state: str = Field(description="pending, sent or failed")
+    attempts: int
+    last_error: str
+    created_at: datetime
+    sent_at: datetime | None
+
+    @staticmethod
+    def resolve_to(obj) -> str:
+        return delivery_to(obj)
+
+
+class CameraOut(Schema):
+    id: UUID
+    code: str
+    name: str
+    kind: str
+    metres: int
+
+
 class AlarmDetailOut(AlarmOut):
     steps: list[StepOut]
     timeline: list[dict]
+    deliveries: list[DeliveryOut]
+    nearest_camera: CameraOut | None = Field(
+        None, description="The port's camera closest to the alarm, as the alarm page shows it."
+    )
 
     @staticmethod
     def resolve_steps(obj) -> list:
@@ -162,24 +229,28 @@ class AlarmDetailOut(AlarmOut):
     def resolve_timeline(obj) -> list[dict]:
         return obj.timeline_rows
 
+    @staticmethod
+    def resolve_deliveries(obj) -> list:
+        return obj.delivery_rows
+
+    @staticmethod
+    def resolve_nearest_camera(obj) -> dict | None:
+        return obj.nearest_row
+
 
 class AlarmFilter(Schema):
-    state: str | None = None
-    port: str | None = None
+    state: str | None = Field(None, description="new, acknowledged, in_progress or closed")
+    kind: str | None = Field(None, description="The kind of rule that raised it")
+    port: str | None = Field(None, description="UN/LOCODE")
+    rule: UUID | None = None
+    hotlist: UUID | None = None
     open: bool | None = None
 
 
-@router.get("/alarms", response=list[AlarmOut], auth=[TokenAuth(), SessionAuth()])
+@router.get("/alarms", response=list[AlarmOut], auth=READ)
 @paginate(Pagination)
 def alarms(request, filters: Query[AlarmFilter]):
-    queryset = selectors.alarms_visible_to(request.auth)
-    if filters.state:
-        queryset = queryset.filter(state=filters.state)
-    if filters.open:
-        queryset = queryset.exclude(state="closed")
-    if filters.port:
-        queryset = queryset.filter(port__locode=filters.port.upper())
-    return queryset
+    return selectors.alarms_matching(request.auth, **filters.dict())
 
 
 def _detail(viewer, alarm):
@@ -195,24 +266,56 @@ def _detail(viewer, alarm):
         }
         for at, kind, text, user, event in selectors.alarm_timeline(viewer, alarm)
     ]
+    alarm.delivery_rows = list(selectors.deliveries_of(viewer, alarm))
+    nearest = selectors.nearest_camera(viewer, alarm)
+    alarm.nearest_row = (
+        {
+            "id": nearest[0].pk,
+            "code": nearest[0].code,
+            "name": nearest[0].name,
+            "kind": nearest[0].kind,
+            "metres": round(nearest[1]),
+        }
+        if nearest
+        else None
+    )
     return alarm
 
 
-@router.get("/alarms/{alarm_id}", response=AlarmDetailOut, auth=[TokenAuth(), SessionAuth()])
+def _fresh(viewer, alarm_id):
+    """The alarm as stored now, with everything its detail shows."""
+    return _detail(viewer, selectors.alarm_get(viewer, alarm_id))
+
+
+@router.get("/alarms/{alarm_id}", response=AlarmDetailOut, auth=READ)
 def alarm(request, alarm_id: UUID):
-    return _detail(request.auth, selectors.alarm_get(request.auth, alarm_id))
+    return _fresh(request.auth, alarm_id)
 
 
-class StepIn(Schema):
+class StepIn(Body):
     done: bool = True
 
 
-class NoteIn(Schema):
+class NoteIn(Body):
     text: str
 
 
-class CloseIn(Schema):
+class CloseIn(Body):
     report: str
+
+
+class ShareIn(Body):
+    title: str
+    body: str
+    tlp: str = Field("amber", description="clear, green, amber or amber+strict")
+    distribution: str = Field(
+        "port_community", description="organisation, port_community or platform"
+    )
+
+
+class ShareDraftOut(Schema):
+    title: str
+    body: str
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", response=AlarmDetailOut)
@@ -220,7 +323,7 @@ def alarm_acknowledge(request, alarm_id: UUID):
     alarm = services.alarm_acknowledge(
         actor=request.auth, alarm=selectors.alarm_get(request.auth, alarm_id)
     )
-    return _detail(request.auth, selectors.alarm_get(request.auth, alarm.pk))
+    return _fresh(request.auth, alarm.pk)
 
 
 @router.post("/alarms/{alarm_id}/take", response=AlarmDetailOut)
@@ -228,21 +331,21 @@ def alarm_take(request, alarm_id: UUID):
     alarm = services.alarm_take(
         actor=request.auth, alarm=selectors.alarm_get(request.auth, alarm_id)
     )
-    return _detail(request.auth, selectors.alarm_get(request.auth, alarm.pk))
+    return _fresh(request.auth, alarm.pk)
 
 
 @router.post("/alarms/{alarm_id}/steps/{position}", response=AlarmDetailOut)
 def alarm_step(request, alarm_id: UUID, position: int, payload: StepIn):
     alarm = selectors.alarm_get(request.auth, alarm_id)
     services.alarm_step_tick(actor=request.auth, alarm=alarm, position=position, done=payload.done)
-    return _detail(request.auth, selectors.alarm_get(request.auth, alarm.pk))
+    return _fresh(request.auth, alarm.pk)
 
 
 @router.post("/alarms/{alarm_id}/notes", response=AlarmDetailOut)
 def alarm_note(request, alarm_id: UUID, payload: NoteIn):
     alarm = selectors.alarm_get(request.auth, alarm_id)
     services.alarm_note(actor=request.auth, alarm=alarm, text=payload.text)
-    return _detail(request.auth, alarm)
+    return _fresh(request.auth, alarm.pk)
 
 
 @router.post("/alarms/{alarm_id}/escalate", response=AlarmDetailOut)
@@ -250,7 +353,7 @@ def alarm_escalate(request, alarm_id: UUID):
     alarm = services.alarm_escalate(
         actor=request.auth, alarm=selectors.alarm_get(request.auth, alarm_id)
     )
-    return _detail(request.auth, selectors.alarm_get(request.auth, alarm.pk))
+    return _fresh(request.auth, alarm.pk)
 
 
 @router.post("/alarms/{alarm_id}/close", response=AlarmDetailOut)
@@ -258,10 +361,25 @@ def alarm_close(request, alarm_id: UUID, payload: CloseIn):
     alarm = services.alarm_close(
         actor=request.auth, alarm=selectors.alarm_get(request.auth, alarm_id), report=payload.report
     )
-    return _detail(request.auth, selectors.alarm_get(request.auth, alarm.pk))
+    return _fresh(request.auth, alarm.pk)
 
 
-# --- rules ---------------------------------------------------------------------------------------
+@router.get("/alarms/{alarm_id}/share-draft", response=ShareDraftOut, auth=READ)
+def alarm_share_draft(request, alarm_id: UUID):
+    """A sanitised title and text to start from: no plates, names, vessels, devices or times."""
+    title, body = services.share_draft(selectors.alarm_get(request.auth, alarm_id))
+    return {"title": title, "body": body}
+
+
+@router.post("/alarms/{alarm_id}/share", response={201: AlarmDetailOut})
+def alarm_share(request, alarm_id: UUID, payload: ShareIn):
+    """Share a closed alarm's incident as a sharing item, in the sharer's own words."""
+    alarm = selectors.alarm_get(request.auth, alarm_id)
+    services.alarm_share(actor=request.auth, alarm=alarm, **payload.dict())
+    return Status(201, _fresh(request.auth, alarm.pk))
+
+
+# --- rules and their contacts --------------------------------------------------------------------
 
 
 class RuleOut(Schema):
@@ -287,7 +405,7 @@ class RuleOut(Schema):
         return obj.alarms.count()
 
 
-class RuleIn(Schema):
+class RuleIn(Body):
     name: str | None = None
     kind: str | None = None
     enabled: bool | None = None
@@ -307,29 +425,26 @@ def _rule_fields(viewer, port, payload: RuleIn) -> dict:
     from port2port.access.models import Schedule
 
     data = payload.dict(exclude_unset=True)
-    if "zone" in data:
-        data["zone"] = (
-            one_or_404(site_selectors.zones_of(viewer, port), pk=data["zone"])
-            if data["zone"]
-            else None
-        )
-    if "schedule" in data:
-        data["schedule"] = (
-            one_or_404(Schedule.objects.all(), pk=data["schedule"]) if data["schedule"] else None
-        )
-    if "procedure" in data:
-        data["procedure"] = (
-            one_or_404(selectors.procedures_visible_to(viewer), pk=data["procedure"])
-            if data["procedure"]
-            else None
-        )
+    choices = {
+        "zone": lambda: site_selectors.zones_of(viewer, port),
+        "schedule": lambda: Schedule.objects.all(),
+        "procedure": lambda: selectors.procedures_visible_to(viewer).filter(port=port),
+    }
+    for name, queryset in choices.items():
+        if data.get(name):
+            data[name] = _reference(queryset(), name, pk=data[name])
     return data
 
 
-@router.get("/rules", response=list[RuleOut], auth=[TokenAuth(), SessionAuth()])
+@router.get("/rules", response=list[RuleOut], auth=READ)
 @paginate(Pagination)
 def rules(request):
     return selectors.rules_visible_to(request.auth)
+
+
+@router.get("/rules/{rule_id}", response=RuleOut, auth=READ)
+def rule(request, rule_id: UUID):
+    return selectors.rule_get(request.auth, rule_id)
 
 
 @router.post("/ports/{locode}/rules", response={201: RuleOut})
@@ -347,6 +462,123 @@ def rule_update(request, rule_id: UUID, payload: RuleIn):
     rule = selectors.rule_get(request.auth, rule_id)
     data = _rule_fields(request.auth, rule.port, payload)
     return services.rule_save(actor=request.auth, port=rule.port, rule=rule, **data)
+
+
+class ContactOut(Schema):
+    id: UUID
+    channel: str
+    level: int
+    user: UUID | None = Field(None, alias="user_id")
+    name: str = Field("", description="The person notified (e-mail and web push)")
+    url: str = Field(description="The webhook's URL (webhooks)")
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        if obj.user is None:
+            return ""
+        return str(obj.user.person) if obj.user.person_id else obj.user.get_username()
+
+
+class ContactIn(Body):
+    channel: str = Field(description="email, webhook or web_push")
+    level: int = Field(0, description="0 at once, 1 after the first escalation, ...")
+    user: UUID | None = Field(None, description="The person to notify (e-mail, web push)")
+    url: str = Field("", description="The webhook's http(s) URL")
+
+
+@router.get("/rules/{rule_id}/contacts", response=list[ContactOut], auth=READ)
+@paginate(Pagination)
+def rule_contacts(request, rule_id: UUID):
+    return selectors.contacts_of(request.auth, selectors.rule_get(request.auth, rule_id))
+
+
+@router.post("/rules/{rule_id}/contacts", response={201: ContactOut})
+def rule_contact_add(request, rule_id: UUID, payload: ContactIn):
+    rule = selectors.rule_get(request.auth, rule_id)
+    user = None
+    if payload.user is not None:
+        user = _reference(selectors.contact_users(request.auth, rule), "user", pk=payload.user)
+    contact = services.contact_add(
+        actor=request.auth,
+        rule=rule,
+        channel=payload.channel,
+        level=payload.level,
+        user=user,
+        url=payload.url,
+    )
+    return Status(201, contact)
+
+
+@router.delete("/rules/{rule_id}/contacts/{contact_id}", response={204: None})
+def rule_contact_remove(request, rule_id: UUID, contact_id: UUID):
+    rule = selectors.rule_get(request.auth, rule_id)
+    contact = selectors.contact_get(request.auth, rule, contact_id)
+    services.contact_remove(actor=request.auth, contact=contact)
+    return Status(204, None)
+
+
+# --- procedures ----------------------------------------------------------------------------------
+
+
+class ProcedureOut(Schema):
+    id: UUID
+    port: str = Field(alias="port.locode")
+    name: str
+    steps: list[str]
+
+
+class ProcedureIn(Body):
+    name: str
+    steps: list[str] = Field(description="The steps, in the order the operator follows them")
+
+
+class ProcedurePatch(Body):
+    """Only the fields sent change."""
+
+    name: str | None = None
+    steps: list[str] | None = None
+
+
+class PortFilter(Schema):
+    port: str | None = Field(None, description="UN/LOCODE")
+
+
+@router.get("/procedures", response=list[ProcedureOut], auth=READ)
+@paginate(Pagination)
+def procedures(request, filters: Query[PortFilter]):
+    queryset = selectors.procedures_visible_to(request.auth)
+    if filters.port:
+        queryset = queryset.filter(port__locode=filters.port.strip().upper())
+    return queryset
+
+
+@router.get("/procedures/{procedure_id}", response=ProcedureOut, auth=READ)
+def procedure(request, procedure_id: UUID):
+    return selectors.procedure_get(request.auth, procedure_id)
+
+
+@router.post("/ports/{locode}/procedures", response={201: ProcedureOut})
+def procedure_create(request, locode: str, payload: ProcedureIn):
+    port = site_selectors.port_get(request.auth, locode)
+    return Status(
+        201,
+        services.procedure_save(
+            actor=request.auth, port=port, name=payload.name, steps=payload.steps
+        ),
+    )
+
+
+@router.patch("/procedures/{procedure_id}", response=ProcedureOut)
+def procedure_update(request, procedure_id: UUID, payload: ProcedurePatch):
+    procedure = selectors.procedure_get(request.auth, procedure_id)
+    data = payload.dict(exclude_unset=True)
+    return services.procedure_save(
+        actor=request.auth,
+        port=procedure.port,
+        procedure=procedure,
+        name=data.get("name", procedure.name),
+        steps=data.get("steps", procedure.steps),
+    )
 
 
 # --- hotlists ------------------------------------------------------------------------------------
@@ -369,7 +601,7 @@ class HotlistOut(Schema):
         return obj.entries.count()
 
 
-class HotlistIn(Schema):
+class HotlistIn(Body):
     name: str
     owner: UUID
     priority: int = Field(50, ge=0, le=100)
@@ -380,48 +612,99 @@ class HotlistIn(Schema):
     active: bool = True
 
 
-class EntriesIn(Schema):
+class HotlistPatch(Body):
+    """Only the fields sent change; `port` null makes it a list for every port (national
+    bodies only). The owner never changes."""
+
+    name: str | None = None
+    priority: int | None = Field(None, ge=0, le=100)
+    max_differences: int | None = Field(None, ge=0, le=2)
+    port: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    active: bool | None = None
+
+
+class EntriesIn(Body):
     entries: str = Field(description="Lines PLATE;reason;valid-until (YYYY-MM-DD)")
 
 
 class EntryOut(Schema):
+    id: int
     plate: str
     reason: str
     valid_until: date | None
 
 
-@router.get("/hotlists", response=list[HotlistOut], auth=[TokenAuth(), SessionAuth()])
+class ActiveIn(Body):
+    active: bool
+
+
+@router.get("/hotlists", response=list[HotlistOut], auth=READ)
 @paginate(Pagination)
 def hotlists(request):
     return selectors.hotlists_visible_to(request.auth)
 
 
+@router.get("/hotlists/{hotlist_id}", response=HotlistOut, auth=READ)
+def hotlist(request, hotlist_id: UUID):
+    return selectors.hotlist_get(request.auth, hotlist_id)
+
+
 @router.post("/hotlists", response={201: HotlistOut})
 def hotlist_create(request, payload: HotlistIn):
-    from port2port.core.selectors import organisation_get
+    from port2port.core.selectors import organisations_visible_to
 
     data = payload.dict()
-    data["owner"] = organisation_get(request.auth, data["owner"])
-    data["port"] = site_selectors.port_get(request.auth, data["port"]) if data["port"] else None
+    data["owner"] = _reference(organisations_visible_to(request.auth), "owner", pk=data["owner"])
+    data["port"] = _port_reference(request.auth, data["port"]) if data["port"] else None
     return Status(201, services.hotlist_save(actor=request.auth, **data))
 
 
-@router.get(
-    "/hotlists/{hotlist_id}/entries", response=list[EntryOut], auth=[TokenAuth(), SessionAuth()]
-)
+@router.patch("/hotlists/{hotlist_id}", response=HotlistOut)
+def hotlist_update(request, hotlist_id: UUID, payload: HotlistPatch):
+    hotlist = selectors.hotlist_get(request.auth, hotlist_id)
+    data = payload.dict(exclude_unset=True)
+    if "port" in data:
+        data["port"] = _port_reference(request.auth, data["port"]) if data["port"] else None
+    settings = {name: getattr(hotlist, name) for name in services.HOTLIST_SETTINGS}
+    settings.update(data)
+    return services.hotlist_save(
+        actor=request.auth, owner=hotlist.owner, hotlist=hotlist, **settings
+    )
+
+
+@router.post("/hotlists/{hotlist_id}/active", response=HotlistOut)
+def hotlist_active(request, hotlist_id: UUID, payload: ActiveIn):
+    hotlist = selectors.hotlist_get(request.auth, hotlist_id)
+    return services.hotlist_active_set(actor=request.auth, hotlist=hotlist, active=payload.active)
+
+
+@router.get("/hotlists/{hotlist_id}/entries", response=list[EntryOut], auth=READ)
 @paginate(Pagination)
 def hotlist_entries(request, hotlist_id: UUID):
     hotlist = selectors.hotlist_get(request.auth, hotlist_id)
     return selectors.entries_of(request.auth, hotlist)
 
 
-@router.post(
-    "/hotlists/{hotlist_id}/entries", response={201: dict}, auth=[TokenAuth(), SessionAuth()]
-)
+@router.post("/hotlists/{hotlist_id}/entries", response={201: dict}, auth=READ)
 def hotlist_entries_add(request, hotlist_id: UUID, payload: EntriesIn):
     hotlist = selectors.hotlist_get(request.auth, hotlist_id)
     count = services.hotlist_entries_add(actor=request.auth, hotlist=hotlist, text=payload.entries)
     return Status(201, {"stored": count})
+
+
+@router.delete("/hotlists/{hotlist_id}/entries/{entry_id}", response={204: None}, auth=READ)
+def hotlist_entry_remove(request, hotlist_id: UUID, entry_id: int):
+    hotlist = selectors.hotlist_get(request.auth, hotlist_id)
+    entry = one_or_404(
+        selectors.entries_of(request.auth, hotlist).select_related(
+            "hotlist__owner", "hotlist__port"
+        ),
+        pk=entry_id,
+    )
+    services.hotlist_entry_remove(actor=request.auth, entry=entry)
+    return Status(204, None)
 
 
 # --- events and dead letters ---------------------------------------------------------------------
@@ -451,7 +734,7 @@ class EventFilter(Schema):
     since: datetime | None = None
 
 
-@router.get("/events", response=list[EventOut], auth=[TokenAuth(), SessionAuth()])
+@router.get("/events", response=list[EventOut], auth=READ)
 @paginate(Pagination)
 def events(request, filters: Query[EventFilter]):
     queryset = selectors.events_visible_to(request.auth)
@@ -473,23 +756,27 @@ class DeadLetterOut(Schema):
     received_at: datetime
     format: str
     channel: str
+    sender: str
+    port: str | None = Field(None, alias="port.locode")
     reason: str
     payload: str
 
 
-@router.get("/dead-letters", response=list[DeadLetterOut], auth=[TokenAuth(), SessionAuth()])
+@router.get("/dead-letters", response=list[DeadLetterOut], auth=READ)
 @paginate(Pagination)
 def dead_letters(request):
+    """Input that did not become an event: of the ports where the caller sets up detection
+    (platform admins: all, also those of no known port)."""
     return selectors.dead_letters_visible_to(request.auth)
 
 
 # --- authorised flights --------------------------------------------------------------------------
 
 
-class FlightIn(Schema):
+class FlightIn(Body):
     operator: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: datetime = Field(description="With its UTC offset, e.g. 2030-05-01T08:00:00+02:00")
+    ends_at: datetime = Field(description="With its UTC offset")
     zone: UUID | None = None
     drone_id: str = ""
 
@@ -504,14 +791,30 @@ class FlightOut(Schema):
     ends_at: datetime
 
 
+@router.get("/flights", response=list[FlightOut], auth=READ)
+@paginate(Pagination)
+def flights(request, filters: Query[PortFilter]):
+    queryset = selectors.flights_visible_to(request.auth).order_by("-starts_at")
+    if filters.port:
+        queryset = queryset.filter(port__locode=filters.port.strip().upper())
+    return queryset
+
+
 @router.post("/ports/{locode}/flights", response={201: FlightOut})
 def flight_create(request, locode: str, payload: FlightIn):
     port = site_selectors.port_get(request.auth, locode)
     data = payload.dict()
-    data["zone"] = (
-        one_or_404(Zone.objects.filter(port=port), pk=data["zone"]) if data["zone"] else None
-    )
+    if data["zone"]:
+        data["zone"] = _reference(
+            site_selectors.zones_of(request.auth, port), "zone", pk=data["zone"]
+        )
     return Status(201, services.flight_create(actor=request.auth, port=port, **data))
+
+
+@router.post("/flights/{flight_id}/end", response=FlightOut)
+def flight_end(request, flight_id: UUID):
+    flight = selectors.flight_get(request.auth, flight_id)
+    return services.flight_end(actor=request.auth, flight=flight)
 
 
 # --- retention -----------------------------------------------------------------------------------
@@ -522,11 +825,11 @@ class RetentionOut(Schema):
     days: int
 
 
-class RetentionIn(Schema):
+class RetentionIn(Body):
     days: int
 
 
-@router.get("/retention", response=list[RetentionOut], auth=[TokenAuth(), SessionAuth()])
+@router.get("/retention", response=list[RetentionOut], auth=READ)
 def retention(request):
     """How long each kind of event is kept (ANPR reads are personal data)."""
     if not selectors.may_watch(request.auth) and not selectors.may_set_up(request.auth):
@@ -538,19 +841,3 @@ def retention(request):
 def retention_set(request, kind: str, payload: RetentionIn):
     row = services.retention_set(actor=request.auth, kind=kind, days=payload.days)
     return {"kind": row.kind, "days": row.days}
-
-
-class ActiveIn(Schema):
-    active: bool
-
-
-@router.post("/hotlists/{hotlist_id}/active", response=HotlistOut)
-def hotlist_active(request, hotlist_id: UUID, payload: ActiveIn):
-    hotlist = selectors.hotlist_get(request.auth, hotlist_id)
-    return services.hotlist_active_set(actor=request.auth, hotlist=hotlist, active=payload.active)
-
-
-@router.post("/flights/{flight_id}/end", response=FlightOut)
-def flight_end(request, flight_id: UUID):
-    flight = one_or_404(selectors.flights_visible_to(request.auth), pk=flight_id)
-    return services.flight_end(actor=request.auth, flight=flight)

@@ -79,6 +79,23 @@ STOLEN = [
     ("NL12ABC3", "Stolen trailer (NL), Europol notice"),
 ]
 WANTED = [("1QRS555", "Vehicle linked to a cocaine extraction team")]
+BANNED = [
+    ("1TRK404", "Driver banned from the terminals after a gate crash, 2026-10-03"),
+    ("2LDR808", "Access withdrawn: cargo theft at the quay, 2026-09-12"),
+]
+# Who keeps which list (organisation short name, core/demo.py), the port whose cameras check it,
+# name, priority, allowed differences, plates. As services._require_hotlist wants it: an
+# organisation with ports binds its lists to one of them; only a national body (no port of its
+# own) keeps a list for every port's cameras.
+HOTLISTS = [
+    # The shipping police of Antwerp: seen by police.antwerp, hits in the control rooms of
+    # Antwerp-Bruges (pso.antwerp, control.zeebrugge); the simulator's 1-ABC-123 is on it.
+    ("SPN-A", "BEANR", "Stolen vehicles", 10, 0, STOLEN),
+    # The National Drug Commissariat: no port of its own, so every port's cameras.
+    ("NDC", None, "Vehicles of interest", 5, 1, WANTED),
+    # Antwerp-Bruges' own port security (pso.antwerp keeps it) for the Zeebrugge gates.
+    ("POAB", "BEZEE", "Banned from the terminals", 30, 0, BANNED),
+]
 
 
 def _point(geometry: dict, dx: float = 0.0, dy: float = 0.0) -> dict:
@@ -221,21 +238,23 @@ def _users(port: Port, role: str) -> list[User]:
 def _hotlists() -> int:
     if Hotlist.objects.exists():
         return 0
-    police = (
-        Organisation.objects.filter(short_name="SPN-Z").first()
-        or Organisation.objects.filter(kind=OrganisationKind.POLICE).first()
-    )
-    if police is None:
-        return 0
-    stolen = Hotlist.objects.create(owner=police, name="Stolen vehicles", priority=10)
-    wanted = Hotlist.objects.create(
-        owner=police, name="Vehicles of interest", priority=5, max_differences=1
-    )
-    HotlistEntry.objects.bulk_create(
-        [HotlistEntry(hotlist=stolen, plate=p, reason=r) for p, r in STOLEN]
-        + [HotlistEntry(hotlist=wanted, plate=p, reason=r) for p, r in WANTED]
-    )
-    return 2 + len(STOLEN) + len(WANTED)
+    created = 0
+    for keeper, locode, name, priority, differences, plates in HOTLISTS:
+        owner = Organisation.objects.filter(short_name=keeper).prefetch_related("ports").first()
+        port = Port.objects.filter(locode=locode).first() if locode else None
+        if owner is None or (locode and port is None):
+            continue
+        own_ports = {p.pk for p in owner.ports.all()}
+        if (port is None and own_ports) or (port is not None and port.pk not in own_ports):
+            continue  # a list its keeper could not have made (services._require_hotlist)
+        hotlist = Hotlist.objects.create(
+            owner=owner, port=port, name=name, priority=priority, max_differences=differences
+        )
+        HotlistEntry.objects.bulk_create(
+            HotlistEntry(hotlist=hotlist, plate=plate, reason=reason) for plate, reason in plates
+        )
+        created += 1 + len(plates)
+    return created
 
 
 def _flights() -> int:

@@ -72,6 +72,10 @@ class Indexes:
     rules: dict = field(default_factory=dict)  # (port id, kind) -> (RuleInfo, ...)
     hotlists: HotlistIndex = field(default_factory=HotlistIndex)
     flights: dict = field(default_factory=dict)  # port id -> ((zone, drone, start, end), ...)
+    # (port id, kind) whose rules are all switched off: hotlist hits and silent devices raise
+    # alarms in a port without such a rule, but not where its security officer switched it off.
+    switched_off: frozenset = frozenset()
+    retention: dict = field(default_factory=dict)  # event kind -> days kept
 
     def rules_for(self, port_id, kind: str) -> tuple:
         return self.rules.get((port_id, kind), ())
@@ -143,6 +147,7 @@ class AlarmUpdate:
     priority: int | None = None
     links: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)  # merged into the alarm's parameters
 
 
 @dataclass
@@ -167,12 +172,14 @@ class OpenAlarm:
 
 @dataclass(slots=True)
 class Row:
-    """An event ready for the database: the adapter's event plus where it happened."""
+    """An event ready for the database: the adapter's event plus where it happened. `live`:
+    recent enough for the rules (a late event is kept as evidence but raises nothing)."""
 
     uid: str
     event: object
     device: DeviceInfo
     zone_id: object
+    live: bool = True
 
 
 class Detector:
@@ -189,6 +196,10 @@ class Detector:
         self.refusals: dict = {}  # gate code -> deque of moments
         self.actions = Actions()
         self._pending: list[str] = []  # keys of the alarms raised in the batch being built
+        # What storing a batch found out (alarms closed or raised elsewhere meanwhile), applied
+        # by the thread that runs the rules before its next batch (`apply_deferred`): the store
+        # may run in a writer thread of its own while the rules go on (Pipeline.stream).
+        self._deferred: deque = deque()
         self.entry_check = None  # callable(entry ids) -> {entry id: (plate, reason, valid_until)}
         self.access_decide = None  # callable(gate code, plate, local at) -> (granted, reasons)
 
@@ -273,7 +284,12 @@ class Detector:
         update.last_at = max(update.last_at, at)
         return update
 
-    def raise_priority(self, current: OpenAlarm, priority: int, at: datetime, note: str) -> None:
+    def raise_priority(
+        self, current: OpenAlarm, priority: int, at: datetime, note: str, params=None
+    ) -> None:
+        """A more urgent priority for an open alarm, with the reason (`note`, a code the pages
+        translate) and what it changes in the alarm's parameters (the summary is written from
+        them)."""
         priority = max(1, priority)
         if priority >= current.priority:
             return
@@ -281,6 +297,16 @@ class Detector:
         update = self._update(current, at)
         update.priority = priority
         update.notes.append(("raised_priority", note))
+        if params:
+            update.params.update(params)
+
+    def defer(self, change) -> None:
+        """Queue a change of the remembered alarms (a callable taking the detector)."""
+        self._deferred.append(change)
+
+    def apply_deferred(self) -> None:
+        while self._deferred:
+            self._deferred.popleft()(self)
 
     def forget(self, alarm_ids) -> None:
         """Alarms closed meanwhile (the store found them closed): a repeat raises a new one."""
@@ -351,6 +377,8 @@ class Detector:
 
     def _hotlist_hit(self, row: Row, info: ListInfo, entry: tuple, diff: int) -> None:
         event, device = row.event, row.device
+        if (device.port_id, RuleKind.HOTLIST) in self.indexes.switched_off:
+            return
         rules = self.indexes.rules_for(device.port_id, RuleKind.HOTLIST)
         rule = rules[0] if rules else None  # the port's hotlist rule: procedure, contacts
         self.raise_alarm(
@@ -413,7 +441,7 @@ class Detector:
                 link=(row.uid, event.at),
             )
             if confirmed and existing is not None and existing.priority > priority:
-                self.raise_priority(existing, priority, event.at, "ai_person")
+                self.raise_priority(existing, priority, event.at, "ai_person", {"person": True})
 
     def _object(self, row: Row) -> None:
         event = row.event
@@ -432,7 +460,11 @@ class Detector:
                     continue
                 if abs((event.at - current.last_at).total_seconds()) <= rule.within_seconds:
                     self.raise_priority(
-                        current, rule.priority - rule.raise_by, event.at, "ai_person"
+                        current,
+                        rule.priority - rule.raise_by,
+                        event.at,
+                        "ai_person",
+                        {"person": True},
                     )
                     update = self._update(current, event.at)
                     update.links.append((row.uid, event.at))
@@ -570,6 +602,8 @@ class Detector:
                 )
 
     def device_silent(self, device: DeviceInfo, last_seen: datetime | None, now: datetime) -> None:
+        if (device.port_id, RuleKind.DEVICE_SILENT) in self.indexes.switched_off:
+            return
         rules = self.indexes.rules_for(device.port_id, RuleKind.DEVICE_SILENT)
         rule = rules[0] if rules else None
         key = f"silent:{device.id}:{last_seen.isoformat() if last_seen else 'never'}"
@@ -613,6 +647,10 @@ class _PendingView:
     @property
     def notes(self) -> list:
         return self._pending.notes
+
+    @property
+    def params(self) -> dict:
+        return self._pending.params
 
     @property
     def priority(self) -> int:

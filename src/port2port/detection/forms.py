@@ -24,6 +24,20 @@ RULE_KIND_FIELDS = {
     RuleKind.GATE_REFUSALS: ["count", "minutes"],
     RuleKind.DEVICE_SILENT: [],
 }
+# A hotlist alarm's priority is the list's (engine.py): the rule has none to set.
+RULE_WITHOUT_PRIORITY = frozenset({RuleKind.HOTLIST})
+_DEFAULT_RULE = _(
+    "A port without a rule of this kind still gets these alarms, with the default settings; "
+    "a port whose rules of this kind are all switched off gets none."
+)
+# What the rule page says about a kind, above its settings.
+RULE_KIND_NOTES = {
+    RuleKind.HOTLIST: [
+        _("The priority of a hotlist alarm is the priority of the list the plate is on."),
+        _DEFAULT_RULE,
+    ],
+    RuleKind.DEVICE_SILENT: [_DEFAULT_RULE],
+}
 
 
 def _model_field(name: str, **overrides) -> forms.Field:
@@ -37,6 +51,9 @@ class RuleForm(forms.Form):
     def __init__(self, *args, kind: str, zones, schedules, procedures, **kwargs):
         super().__init__(*args, **kwargs)
         names = RULE_COMMON[:1] + RULE_KIND_FIELDS.get(kind, []) + RULE_COMMON[1:]
+        if kind in RULE_WITHOUT_PRIORITY:
+            names.remove("priority")
+        self.notes = RULE_KIND_NOTES.get(kind, [])
         for name in names:
             if name == "zone":
                 field = forms.ModelChoiceField(
@@ -104,6 +121,9 @@ class ProcedureForm(forms.Form):
 
 
 class HotlistForm(forms.Form):
+    """A new list (`owners`: whom the user may keep it for), or a list's settings (no `owners`:
+    a list stays with the organisation that keeps it)."""
+
     owner = forms.ModelChoiceField(label=_("Kept by"), queryset=None, empty_label=None)
     name = forms.CharField(label=_("Name"), max_length=100)
     priority = forms.IntegerField(
@@ -135,9 +155,12 @@ class HotlistForm(forms.Form):
     )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
-    def __init__(self, *args, owners, ports, **kwargs):
+    def __init__(self, *args, owners=None, ports, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
+        if owners is None:
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = owners
         self.fields["port"].queryset = ports
 
 

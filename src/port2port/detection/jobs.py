@@ -128,10 +128,13 @@ class Clock:
                 pipeline._flush_seen(force=True)
             devices = {d.id: d for d in detector.indexes.devices.values()}
             silent = Device.objects.filter(
-                active=True, silent_after__gt=0, last_seen_at__isnull=False, pk__in=list(devices)
-            ).values_list("pk", "last_seen_at", "silent_after")
-            for device_id, last_seen, minutes in silent:
-                if now - last_seen > timedelta(minutes=minutes):
+                active=True, silent_after__gt=0, pk__in=list(devices)
+            ).values_list("pk", "last_seen_at", "watched_since", "silent_after")
+            for device_id, last_seen, since, minutes in silent:
+                # A device that never sent is silent from the moment it was registered (or
+                # switched on again).
+                heard = last_seen or since
+                if heard is not None and now - heard > timedelta(minutes=minutes):
                     detector.device_silent(devices[device_id], last_seen, now)
             decisions = GateDecision.objects.filter(granted=False)
             if self.decision_id is None:
@@ -150,7 +153,7 @@ class Clock:
                 return {"raised": 0}
             try:
                 with transaction.atomic():
-                    out = pipeline._store(actions, detector)
+                    out, _raised = pipeline._store(actions, detector)
             except Exception:
                 pipeline.reset()
                 raise

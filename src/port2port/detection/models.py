@@ -94,6 +94,12 @@ class DeadLetter(models.Model):
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     format = models.CharField(max_length=20)
     channel = models.CharField(max_length=200, blank=True)  # MQTT topic, "http", a file name
+    # Who sent it (a device, an organisation's token, an MQTT worker) and the port of that
+    # sender, when known: a port's security officers read the dead letters of their own feeds.
+    sender = models.CharField(max_length=200, blank=True)
+    port = models.ForeignKey(
+        Port, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField()
     payload = models.TextField(blank=True)
     digest = models.CharField(max_length=64, unique=True)  # the same message is kept once

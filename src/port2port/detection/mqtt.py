@@ -7,9 +7,10 @@ that contains it is committed (paho's `manual_ack`). A worker killed at any mome
 what it had not acknowledged comes again, and what it had stored already is recognised by its
 event uid. Several workers share the load with one shared subscription (`$share/GROUP/topic`).
 
-paho's network thread only queues what arrives; the main thread takes batches from the queue,
-stores them with `Pipeline.ingest` (one call per format and device) and acknowledges them. A
-database error stops nothing: the same batch is tried again, unacknowledged, until it is stored.
+paho's network thread only queues what arrives; the main thread takes batches from the queue and
+hands them to `Pipeline.stream` (one job per format), which stores each batch in a writer thread
+while it reads the next; a batch is acknowledged once all of it is committed. A database error
+stops nothing: the batches not yet acknowledged are tried again, in order, until they are stored.
 
 Topics: `frigate/events`, `frigate/reviews`, `alpr/<camera>`, `platerecognizer/<camera>`,
 `sensors/<device>` and `ais/<receiver>` tell their format by name; the last level names the device
@@ -26,12 +27,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from django.db import DatabaseError, InterfaceError, connection, transaction
 
-from .ingest import FORMATS, Message, Outcome, Pipeline
+from .ingest import FORMATS, Job, Message, Outcome, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,17 @@ class Received:
     generation: int  # the connection it came on: an ack is only valid on that one
 
 
+@dataclass
+class Taken:
+    """A batch taken from the broker: acknowledged when every job made of it is stored."""
+
+    items: list[Received]
+    jobs: list
+    strays: Outcome  # messages no subscription matches: kept as dead letters at once
+    left: int = 0
+    outcome: Outcome = field(default_factory=Outcome)
+
+
 class Worker:
     """Subscribes, stores batches, acknowledges what is stored; `run()` blocks until stopped."""
 
@@ -212,6 +224,11 @@ class Worker:
         self._unmatched: set[str] = set()
         self._unreachable = False
         self._held: list[Received] = []  # AIS parts waiting for the rest of their message
+        self._unacked: list[Taken] = []  # taken from the broker, not yet all stored
+        self._again: list[Taken] = []  # to be stored again after an error
+        self._wait = RETRY_SECONDS
+        self._last_status = time.monotonic()
+        self._reported = Outcome()
 
     # --- paho's network thread: queue and report, nothing else ------------------------------------
 
@@ -288,22 +305,10 @@ class Worker:
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
         self._client = client = self._connect()
-        last_status = time.monotonic()
-        reported = Outcome()
+        self._last_status = time.monotonic()
+        self._reported = Outcome()
         try:
-            while not self._stop.is_set():
-                batch = self._take()
-                if batch:
-                    outcome = self._store(batch)
-                    if outcome is None:  # stopped while retrying: nothing acknowledged
-                        break
-                    self._ack(batch)
-                    self.total.add(outcome)
-                clock = time.monotonic()
-                if clock - last_status >= self.status_seconds:
-                    self._status(reported, clock - last_status)
-                    reported = _copy(self.total)
-                    last_status = clock
+            self._consume()
         finally:
             try:
                 self.pipeline.flush()
@@ -311,9 +316,88 @@ class Worker:
                 log.exception("mqtt: could not record when devices were last seen")
             client.disconnect()
             client.loop_stop()
-        self._status(reported, time.monotonic() - last_status)
+        self._status(self._reported, time.monotonic() - self._last_status)
         self.out("mqtt: stopped")
         return 0
+
+    def _consume(self) -> None:
+        """Store what comes until stopped; after an error, the batches not yet acknowledged
+        again, in order, with a growing pause."""
+        self._wait = RETRY_SECONDS
+        while not self._stop.is_set():
+            try:
+                self.pipeline.stream(self._jobs(), on_stored=self._stored)
+            except Exception as exc:
+                kind = "database" if isinstance(exc, DatabaseError | InterfaceError) else "ingest"
+                waiting = sum(len(taken.items) for taken in self._unacked)
+                log.exception("mqtt: %s error; %d messages are tried again", kind, waiting)
+                self.out(f"mqtt: {kind} error ({exc}); retrying the batch in {self._wait:.0f} s")
+                _reconnect_database()
+                self._again = list(self._unacked)
+                if self._stop.wait(self._wait):
+                    return
+                self._wait = min(RETRY_MAX_SECONDS, self._wait * 2)
+
+    def _jobs(self):
+        """The pipeline's jobs: first those of batches not yet stored, then those of new
+        batches from the broker, until stopped."""
+        again, self._again = self._again, []
+        for taken in again:
+            taken.left, taken.outcome = len(taken.jobs), Outcome()
+            taken.outcome.add(taken.strays)
+            yield from taken.jobs
+        while not self._stop.is_set():
+            self._status_now_and_then()
+            items = self._take()
+            if not items:
+                continue
+            taken = self._taken(items)
+            self._unacked.append(taken)
+            if not taken.jobs:
+                self._done(taken)
+                continue
+            yield from taken.jobs
+
+    def _taken(self, items: list[Received]) -> Taken:
+        """One job per format; each message keeps the device its topic names."""
+        groups: dict[str, list[Message]] = {}
+        strays: list[Received] = []
+        for item in items:
+            fmt = self._format_of(item.topic)
+            if fmt is None:
+                strays.append(item)
+                continue
+            device = self.device or topic_device(item.topic, fmt)
+            groups.setdefault(fmt, []).append(Message(item.payload, f"mqtt:{item.topic}", device))
+        sender = f"mqtt {self.client_id}"
+        outcome = _strays(strays, sender) if strays else Outcome()
+        taken = Taken(items, [], outcome)
+        taken.jobs = [
+            Job(fmt, messages, sender=sender, token=taken) for fmt, messages in groups.items()
+        ]
+        taken.left = len(taken.jobs)
+        taken.outcome.add(outcome)
+        return taken
+
+    def _stored(self, job: Job, outcome: Outcome) -> None:
+        taken = job.token
+        taken.outcome.add(outcome)
+        taken.left -= 1
+        if taken.left == 0:
+            self._done(taken)
+
+    def _done(self, taken: Taken) -> None:
+        self._ack(taken.items)
+        self.total.add(taken.outcome)
+        self._unacked.remove(taken)
+        self._wait = RETRY_SECONDS
+
+    def _status_now_and_then(self) -> None:
+        clock = time.monotonic()
+        if clock - self._last_status >= self.status_seconds:
+            self._status(self._reported, clock - self._last_status)
+            self._reported = _copy(self.total)
+            self._last_status = clock
 
     def _take(self) -> list[Received]:
         """Up to `batch` messages: what arrives within BATCH_WINDOW of the first one, after the
@@ -338,35 +422,6 @@ class Worker:
         waiting = _unfinished_ais(batch, self._format_of)
         self._held = [item for n, item in enumerate(batch) if n in waiting]
         return [item for n, item in enumerate(batch) if n not in waiting]
-
-    def _store(self, batch: list[Received]) -> Outcome | None:
-        """Ingest the batch, one pipeline call per format; retried until it is stored."""
-        groups: dict[tuple[str, str], list[Message]] = {}
-        strays: list[Received] = []
-        for item in batch:
-            fmt = self._format_of(item.topic)
-            if fmt is None:
-                strays.append(item)
-                continue
-            device = self.device or topic_device(item.topic, fmt)
-            groups.setdefault((fmt, device), []).append(Message(item.payload, f"mqtt:{item.topic}"))
-        wait = RETRY_SECONDS
-        while True:
-            try:
-                outcome = Outcome()
-                for (fmt, device), messages in groups.items():
-                    outcome.add(self.pipeline.ingest(fmt, messages, default_device=device))
-                if strays:
-                    outcome.add(_strays(strays))
-                return outcome
-            except Exception as exc:
-                kind = "database" if isinstance(exc, DatabaseError | InterfaceError) else "ingest"
-                log.exception("mqtt: %s error; the batch of %d is retried", kind, len(batch))
-                self.out(f"mqtt: {kind} error ({exc}); retrying the batch in {wait:.0f} s")
-                _reconnect_database()
-                if self._stop.wait(wait):
-                    return None
-                wait = min(RETRY_MAX_SECONDS, wait * 2)
 
     def _format_of(self, topic: str) -> str | None:
         """The format of the subscription the topic matches. A persistent session also keeps the
@@ -443,7 +498,7 @@ def _copy(outcome: Outcome) -> Outcome:
     return Outcome(outcome.accepted, outcome.duplicates, [], outcome.raised, outcome.updated)
 
 
-def _strays(items: list[Received]) -> Outcome:
+def _strays(items: list[Received], sender: str = "") -> Outcome:
     """Messages on a topic none of our subscriptions matches: a persistent session keeps the
     subscriptions of earlier runs. Kept as dead letters so that nobody loses them unseen."""
     from .ingest import Message, _dead
@@ -452,7 +507,10 @@ def _strays(items: list[Received]) -> Outcome:
     reason = "no --topic of the worker matches this topic, and its name implies no format"
     with transaction.atomic():
         DeadLetter.objects.bulk_create(
-            [_dead("", Message(item.payload, f"mqtt:{item.topic}"), reason) for item in items],
+            [
+                _dead("", Message(item.payload, f"mqtt:{item.topic}"), reason, sender=sender)
+                for item in items
+            ],
             ignore_conflicts=True,  # the same message delivered again is kept once
         )
     return Outcome(rejected=[(f"mqtt:{item.topic}", reason) for item in items])

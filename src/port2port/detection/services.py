@@ -159,7 +159,11 @@ def alarm_step_tick(*, actor: Any, alarm: Alarm, position: int, done: bool = Tru
 
 @transaction.atomic
 def alarm_note(*, actor: Any, alarm: Alarm, text: str) -> AlarmEntry:
+    """A note on the timeline of an open alarm (a closed one is told by its report)."""
     _require_handle(actor, alarm)
+    alarm = _locked(alarm)
+    if alarm.state == AlarmState.CLOSED:
+        raise Conflict(_("this alarm is closed"), field="state")
     text = (text or "").strip()
     if not text:
         raise Invalid(_("write the note"), field="text")
@@ -291,9 +295,16 @@ def alarm_share(
 ):
     """Turn a closed alarm's incident into a sharing item in the sharer's own words."""
     from port2port.sharing import services as sharing_services
-    from port2port.sharing.models import Kind
+    from port2port.sharing.models import Distribution, Kind, Tlp
 
     _require_handle(actor, alarm)
+    if distribution in {Distribution.CIRCLE, Distribution.NAMED}:
+        raise Invalid(
+            _("share an incident with the organisation, the port community or the platform"),
+            field="distribution",
+        )
+    if tlp == Tlp.RED:
+        raise Invalid(_("TLP:RED reaches only named people: share as AMBER+STRICT"), field="tlp")
     alarm = _locked(alarm)
     if alarm.state != AlarmState.CLOSED:
         raise Conflict(_("close the alarm with its incident report first"), field="state")
@@ -325,10 +336,10 @@ def alarm_share(
 def _who(delivery) -> str:
     """Who a delivery goes to, for the timeline: a person, or a webhook's host (its URL may hold
     a secret)."""
-    from urllib.parse import urlsplit
+    from .text import webhook_host
 
     if delivery.channel == Contact.Channel.WEBHOOK:
-        return urlsplit(delivery.target).hostname or "webhook"
+        return webhook_host(delivery.target)
     return str(delivery.user) if delivery.user else delivery.target
 
 
@@ -548,6 +559,18 @@ def _require_hotlist(actor: Any, owner: Organisation, port: Port | None) -> None
         raise Invalid(_("the organisation is not in this port"), field="port")
 
 
+# A list's settings (hotlist_save's arguments besides the keeper): what a change may send.
+HOTLIST_SETTINGS = (
+    "name",
+    "priority",
+    "max_differences",
+    "port",
+    "valid_from",
+    "valid_until",
+    "active",
+)
+
+
 @transaction.atomic
 def hotlist_save(
     *,
@@ -588,8 +611,12 @@ def hotlist_save(
     return hotlist
 
 
-def parse_entries(text: str) -> tuple[list[tuple[str, str, date | None]], list[str]]:
-    """Lines `PLATE[;reason[;valid until YYYY-MM-DD]]` (or commas): entries and line errors."""
+def parse_entries(
+    text: str, *, today: date | None = None
+) -> tuple[list[tuple[str, str, date | None]], list[str]]:
+    """Lines `PLATE[;reason[;valid until YYYY-MM-DD]]` (or commas): entries and line errors. An
+    entry valid until a day already past would never match: that line is an error."""
+    today = today or timezone.localdate()
     entries, errors = [], []
     for number, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -609,6 +636,12 @@ def parse_entries(text: str) -> tuple[list[tuple[str, str, date | None]], list[s
                 errors.append(
                     _("line %(n)s: “%(value)s” is not a date (YYYY-MM-DD)")
                     % {"n": number, "value": parts[2][:20]}
+                )
+                continue
+            if until < today:
+                errors.append(
+                    _("line %(n)s: the date %(value)s has already passed")
+                    % {"n": number, "value": until.isoformat()}
                 )
                 continue
         entries.append((plate, reason, until))
@@ -685,6 +718,12 @@ def flight_create(
     _require_setup(actor, port)
     if zone is not None and zone.port_id != port.pk:
         raise Invalid(_("the zone lies in another port"), field="zone")
+    # A time without its offset is ambiguous (the pages give Europe/Brussels time, aware).
+    for name, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if isinstance(moment, datetime) and timezone.is_naive(moment):
+            raise Invalid(
+                _("give the time with its UTC offset, e.g. 2030-05-01T08:00:00+02:00"), field=name
+            )
     if not starts_at or not ends_at or ends_at <= starts_at:
         raise Invalid(_("the end lies before the start"), field="ends_at")
     if ends_at - starts_at > timedelta(days=31):
@@ -770,5 +809,6 @@ def retention_set(*, actor: Any, kind: str, days: int) -> Retention:
     if not isinstance(days, int) or not 1 <= days <= 3650:
         raise Invalid(_("between 1 and 3650 days"), field="days")
     retention, _created = Retention.objects.update_or_create(kind=kind, defaults={"days": days})
+    state.changed()  # workers refuse events older than this
     audit.record(actor, "detection.retention.set", retention, details={"kind": kind, "days": days})
     return retention

@@ -706,7 +706,8 @@ class MqttSender:
 
 
 class HttpSender:
-    """POSTs each device's messages of one format as one batch, with the device's own token."""
+    """POSTs each device's messages of one format as one batch, with the device's own token or
+    its owner's gateway token (`tokens`: device code -> secret)."""
 
     def __init__(self, url: str, tokens: dict[str, str]):
         import requests
@@ -756,6 +757,48 @@ class HttpSender:
 
     def close(self) -> None:
         self.session.close()
+
+
+class GatewayTokens:
+    """Organisation API tokens (scope detection:event:ingest) for the owners of the simulated
+    devices: each owner's gateway sends for its own devices, and the devices' own tokens keep
+    working. The tokens expire on their own and `revoke()` ends them when the simulator stops."""
+
+    NAME = "device simulator"
+
+    def __init__(self, codes: Iterable[str], *, hours: float = 24.0):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from port2port.core.services import token_create
+        from port2port.core.visibility import SYSTEM
+        from port2port.sites.models import Device
+
+        self.tokens: dict[str, str] = {}  # device code -> secret
+        self.issued: list = []
+        expires = timezone.now() + timedelta(hours=hours)
+        by_owner: dict = {}
+        for device in Device.objects.filter(code__in=list(codes)).select_related("owner"):
+            if device.owner_id not in by_owner:
+                token, secret = token_create(
+                    actor=SYSTEM,
+                    organisation=device.owner,
+                    name=self.NAME,
+                    scopes=["detection:event:ingest"],
+                    expires_at=expires,
+                )
+                self.issued.append(token)
+                by_owner[device.owner_id] = secret
+            self.tokens[device.code] = by_owner[device.owner_id]
+
+    def revoke(self) -> None:
+        from port2port.core.services import token_revoke
+        from port2port.core.visibility import SYSTEM
+
+        for token in self.issued:
+            token_revoke(actor=SYSTEM, token=token)
+        self.issued = []
 
 
 def device_tokens(codes: Iterable[str]) -> dict[str, str]:

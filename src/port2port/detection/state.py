@@ -92,6 +92,7 @@ def load_indexes() -> Indexes:
     for area in Area.objects.all():
         index.port_areas.setdefault(area.port_id, []).extend(rings_of(area.geometry))
     grouped: dict = {}
+    present = set(Rule.objects.values_list("port_id", "kind").distinct())
     for rule in Rule.objects.filter(enabled=True).select_related("schedule"):
         info = RuleInfo(
             id=rule.pk,
@@ -111,6 +112,10 @@ def load_indexes() -> Indexes:
         )
         grouped.setdefault((rule.port_id, rule.kind), []).append(info)
     index.rules = {key: tuple(value) for key, value in grouped.items()}
+    index.switched_off = frozenset(present - set(grouped))
+    from .services import retention_days
+
+    index.retention = retention_days()
     lists = [
         ListInfo(
             id=h.pk,

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from urllib.parse import urlsplit
 
-from .models import RuleKind
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import AlarmEntry, Contact, RuleKind
+
+# Codes the engine writes on an alarm's timeline (engine.raise_priority's `note`), said in words.
+ENTRY_NOTES = {
+    (AlarmEntry.Kind.RAISED_PRIORITY, "ai_person"): gettext_lazy(
+        "A person was confirmed by an AI camera"
+    ),
+}
 
 
 def alarm_summary(alarm) -> str:
@@ -61,3 +71,28 @@ def alarm_summary(alarm) -> str:
     if kind == RuleKind.DEVICE_SILENT:
         return _("Device %(device)s is silent") % {"device": p.get("device", "")}
     return str(RuleKind(kind).label) if kind in RuleKind.values else kind
+
+
+def entry_text(kind: str, text: str) -> str:
+    """The text of a timeline entry: the engine's codes in the reader's language; what people
+    wrote (and codes this version does not know) as it is."""
+    said = ENTRY_NOTES.get((kind, text))
+    return str(said) if said is not None else text
+
+
+def webhook_host(url: str) -> str:
+    """A webhook by its host only: its URL may hold a secret."""
+    try:
+        return urlsplit(url).hostname or "webhook"
+    except ValueError:
+        return "webhook"
+
+
+def delivery_to(delivery) -> str:
+    """Whom a notification went to, as the delivery log shows it: a webhook by its host, a
+    browser by its person, an e-mail by its address."""
+    if delivery.channel == Contact.Channel.WEBHOOK:
+        return webhook_host(delivery.target)
+    if delivery.channel == Contact.Channel.WEB_PUSH:
+        return str(delivery.user) if delivery.user_id else "—"
+    return delivery.target

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import queue
 import time
 from datetime import timedelta
@@ -55,13 +54,12 @@ from .forms import (
     StepForm,
 )
 from .live import hub
-from .models import AlarmEntry, AlarmState, Contact, EventKind, RuleKind
-from .text import alarm_summary
+from .models import AlarmEntry, AlarmState, EventKind, RuleKind
+from .text import alarm_summary, delivery_to
 
 QUEUE_LIMIT = 200  # open alarms in the control room's queue; the history lists all
 PAGE_SIZE = 50
 KEEPALIVE_SECONDS = 15
-CAMERA_KINDS = (DeviceKind.AI_CAMERA, DeviceKind.THERMAL, DeviceKind.ANPR)
 # The queue's order: new first, then the most urgent, then the latest.
 STATE_RANK = Case(
     When(state=AlarmState.NEW, then=Value(0)),
@@ -89,7 +87,7 @@ def _may_keep_hotlists(viewer) -> bool:
     return bool(reach(viewer, Perm.DETECTION_HOTLIST_MANAGE))
 
 
-def _may_read_dead_letters(viewer) -> bool:
+def _may_set_retention(viewer) -> bool:
     return reach(viewer, Perm.DETECTION_RULE_MANAGE).everything
 
 
@@ -101,7 +99,7 @@ def _page(request, **context) -> dict:
         "can_watch": selectors.may_watch(viewer),
         "can_set_up": selectors.may_set_up(viewer),
         "can_hotlists": _may_keep_hotlists(viewer) or selectors.may_set_up(viewer),
-        "can_dead_letters": _may_read_dead_letters(viewer),
+        "can_dead_letters": selectors.may_read_dead_letters(viewer),
         **context,
     }
 
@@ -414,35 +412,6 @@ def stream_view(request):
 # --- an alarm ------------------------------------------------------------------------------------
 
 
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Metres between two nearby points (equirectangular: exact enough inside a port)."""
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6_371_000 * math.hypot(x, y)
-
-
-def _nearest_camera(viewer, alarm) -> tuple | None:
-    """(camera, metres) of the port's camera closest to where the alarm is."""
-    if alarm.latitude is not None and alarm.longitude is not None:
-        where = (alarm.latitude, alarm.longitude)
-    else:
-        where = alarm.device.position() if alarm.device else None
-    if where is None:
-        return None
-    best = None
-    cameras = site_selectors.devices_of(viewer, alarm.port).filter(
-        kind__in=CAMERA_KINDS, active=True
-    )
-    for camera in cameras:
-        position = camera.position()
-        if position is None:
-            continue
-        metres = _distance_m(where[0], where[1], position[0], position[1])
-        if best is None or metres < best[1]:
-            best = (camera, metres)
-    return best
-
-
 def _timeline(viewer, alarm) -> list[dict]:
     labels = dict(AlarmEntry.Kind.choices)
     rows = []
@@ -482,9 +451,12 @@ def _alarm_context(request, alarm, **forms) -> dict:
     if can_share:
         title, body = services.share_draft(alarm)
         share_form = ShareForm(prefix="share", initial={"title": title, "body": body})
+    deliveries = list(selectors.deliveries_of(viewer, alarm))
+    for delivery in deliveries:
+        delivery.to = delivery_to(delivery)
     context.update(
-        nearest=_nearest_camera(viewer, alarm),
-        deliveries=selectors.deliveries_of(viewer, alarm),
+        nearest=selectors.nearest_camera(viewer, alarm),
+        deliveries=deliveries,
         note_form=NoteForm(prefix="note"),
         close_form=CloseForm(prefix="close"),
         share_form=share_form,
@@ -607,20 +579,22 @@ def alarms_view(request):
     _require_watch(viewer)
     ports = _ports(selectors.watched_ports(viewer))
     form = AlarmFilterForm(request.GET or None, ports=ports)
-    alarms = selectors.alarms_visible_to(viewer).order_by("-last_at")
+    alarms = selectors.alarms_visible_to(viewer)
     rule = hotlist = None
     if form.is_valid():
         data = form.cleaned_data
-        if data["state"]:
-            alarms = alarms.filter(state=data["state"])
-        if data["port"]:
-            alarms = alarms.filter(port__locode=data["port"])
+        alarms = selectors.alarms_matching(
+            viewer,
+            state=data["state"],
+            port=data["port"],
+            rule=data["rule"],
+            hotlist=data["hotlist"],
+        )
         if data["rule"]:
-            alarms = alarms.filter(rule_id=data["rule"])
             rule = selectors.rules_visible_to(viewer).filter(pk=data["rule"]).first()
         if data["hotlist"]:
-            alarms = alarms.filter(hotlist_id=data["hotlist"])
             hotlist = selectors.hotlists_visible_to(viewer).filter(pk=data["hotlist"]).first()
+    alarms = alarms.order_by("-last_at")
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _summarised(page.object_list)
     return render(
@@ -674,15 +648,19 @@ DEAD_PAYLOAD_SHOWN = 500
 
 @login_required
 def dead_letters_view(request):
-    if not _may_read_dead_letters(request.user):
-        raise Forbidden(_("only platform admins read the dead letters"))
-    page = Paginator(selectors.dead_letters_visible_to(request.user), PAGE_SIZE).get_page(
+    """The dead letters of the ports where the viewer sets up detection; the retention of events
+    (platform-wide) for platform admins."""
+    viewer = request.user
+    if not selectors.may_read_dead_letters(viewer):
+        raise Forbidden(_("your roles do not include setting up detection"))
+    page = Paginator(selectors.dead_letters_visible_to(viewer), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     for letter in page.object_list:
         letter.shown = letter.payload[:DEAD_PAYLOAD_SHOWN]
         letter.cut = len(letter.payload) > DEAD_PAYLOAD_SHOWN
-    if request.method == "POST":  # retention per kind of event
+    can_set_retention = _may_set_retention(viewer)
+    if request.method == "POST":  # retention per kind of event (the service refuses others)
         try:
             days = int(request.POST.get("days", ""))
         except ValueError:
@@ -694,12 +672,20 @@ def dead_letters_view(request):
         else:
             messages.success(request, _("Retention saved."))
         return redirect("detection:dead_letters")
-    days = services.retention_days()
-    retention = [(value, label, days.get(value)) for value, label in EventKind.choices]
+    retention = []
+    if can_set_retention:
+        days = services.retention_days()
+        retention = [(value, label, days.get(value)) for value, label in EventKind.choices]
     return render(
         request,
         "detection/dead_letters.html",
-        _page(request, page=page, query="", retention=retention),
+        _page(
+            request,
+            page=page,
+            query="",
+            retention=retention,
+            can_set_retention=can_set_retention,
+        ),
     )
 
 
@@ -771,16 +757,6 @@ def rule_create_view(request):
     )
 
 
-def _contact_users(port: Port):
-    """Whom a rule's alarms may reach: active users of the port's organisations."""
-    return (
-        User.objects.filter(is_active=True, memberships__organisation__ports=port)
-        .select_related("person")
-        .distinct()
-        .order_by("username")
-    )
-
-
 @login_required
 def rule_view(request, rule_id):
     """A rule: its settings (editable) and its contacts."""
@@ -810,8 +786,8 @@ def rule_view(request, rule_id):
             form=form,
             rule=rule,
             kind_label=RuleKind(rule.kind).label,
-            contacts=rule.contacts.select_related("user", "user__person"),
-            contact_form=ContactForm(prefix="contact", users=_contact_users(rule.port)),
+            contacts=selectors.contacts_of(viewer, rule),
+            contact_form=ContactForm(prefix="contact", users=selectors.contact_users(viewer, rule)),
             alarm_count=selectors.alarms_visible_to(viewer).filter(rule=rule).count(),
         ),
         status=422 if form.is_bound else 200,
@@ -824,7 +800,7 @@ def contact_add_view(request, rule_id):
     viewer = request.user
     _require_setup(viewer)
     rule = selectors.rule_get(viewer, rule_id)
-    form = ContactForm(request.POST, prefix="contact", users=_contact_users(rule.port))
+    form = ContactForm(request.POST, prefix="contact", users=selectors.contact_users(viewer, rule))
     done, _contact = run_service(
         form,
         lambda data: services.contact_add(
@@ -849,9 +825,7 @@ def contact_remove_view(request, rule_id, contact_id):
     viewer = request.user
     _require_setup(viewer)
     rule = selectors.rule_get(viewer, rule_id)
-    contact = one_or_404(
-        Contact.objects.filter(rule=rule).select_related("rule__port"), pk=contact_id
-    )
+    contact = selectors.contact_get(viewer, rule, contact_id)
     try:
         services.contact_remove(actor=viewer, contact=contact)
         messages.success(request, _("Contact removed."))
@@ -892,7 +866,7 @@ def procedures_view(request):
 def procedure_view(request, procedure_id):
     viewer = request.user
     _require_setup(viewer)
-    procedure = one_or_404(selectors.procedures_visible_to(viewer), pk=procedure_id)
+    procedure = selectors.procedure_get(viewer, procedure_id)
     form = ProcedureForm(
         request.POST or None,
         initial={"name": procedure.name, "steps": "\n".join(procedure.steps)},
@@ -911,7 +885,7 @@ def procedure_view(request, procedure_id):
         if done:
             messages.success(request, _("Procedure %(name)s saved.") % {"name": procedure.name})
             return redirect(f"{reverse('detection:procedures')}?port={procedure.port.locode}")
-        procedure = one_or_404(selectors.procedures_visible_to(viewer), pk=procedure_id)
+        procedure = selectors.procedure_get(viewer, procedure_id)
     return render(
         request,
         "detection/procedure_form.html",
@@ -992,8 +966,26 @@ def hotlists_view(request):
     )
 
 
-def _hotlist_context(request, hotlist, entries_form=None) -> dict:
+def _hotlist_settings_form(hotlist, data=None) -> HotlistForm:
+    """The list's settings; its port among the keeper's ports (a national body's: any)."""
+    ports = hotlist.owner.ports.order_by("name")
+    if not ports.exists():
+        ports = Port.objects.order_by("name")
+    return HotlistForm(
+        data,
+        prefix="settings",
+        ports=ports,
+        initial={name: getattr(hotlist, name) for name in services.HOTLIST_SETTINGS},
+    )
+
+
+def _may_change_hotlist(viewer, hotlist) -> bool:
+    return reach(viewer, Perm.DETECTION_HOTLIST_MANAGE).covers(hotlist.owner_id)
+
+
+def _hotlist_context(request, hotlist, entries_form=None, settings_form=None) -> dict:
     viewer = request.user
+    can_change = _may_change_hotlist(viewer, hotlist)
     search = EntrySearchForm(request.GET or None)
     entries = selectors.entries_of(viewer, hotlist)
     if search.is_valid() and search.cleaned_data["q"]:
@@ -1009,17 +1001,40 @@ def _hotlist_context(request, hotlist, entries_form=None) -> dict:
         page=page,
         search=search,
         query=_query_without_page(request),
-        can_change=reach(viewer, Perm.DETECTION_HOTLIST_MANAGE).covers(hotlist.owner_id),
+        can_change=can_change,
         entries_form=entries_form or EntriesForm(),
+        settings_form=(settings_form or _hotlist_settings_form(hotlist)) if can_change else None,
         alarms=alarms,
     )
 
 
 @login_required
 def hotlist_view(request, hotlist_id):
-    _require_hotlists(request.user)
-    hotlist = selectors.hotlist_get(request.user, hotlist_id)
-    return render(request, "detection/hotlist.html", _hotlist_context(request, hotlist))
+    """A list: its settings (changed here by its keeper), its plates and the alarms it raised."""
+    viewer = request.user
+    _require_hotlists(viewer)
+    hotlist = selectors.hotlist_get(viewer, hotlist_id)
+    if request.method != "POST":
+        return render(request, "detection/hotlist.html", _hotlist_context(request, hotlist))
+    if not _may_change_hotlist(viewer, hotlist):
+        raise Forbidden(_("you may not keep hotlists for this organisation"))
+    form = _hotlist_settings_form(hotlist, request.POST)
+    done, saved = run_service(
+        form,
+        lambda data: services.hotlist_save(
+            actor=viewer, owner=hotlist.owner, hotlist=hotlist, **data
+        ),
+    )
+    if done:
+        messages.success(request, _("Hotlist %(name)s saved.") % {"name": saved.name})
+        return redirect("detection:hotlist", hotlist_id=hotlist.pk)
+    hotlist = selectors.hotlist_get(viewer, hotlist_id)  # as stored: nothing of a refusal stays
+    return render(
+        request,
+        "detection/hotlist.html",
+        _hotlist_context(request, hotlist, settings_form=form),
+        status=422,
+    )
 
 
 @login_required
@@ -1085,7 +1100,7 @@ def hotlist_active_view(request, hotlist_id):
 def flight_end_view(request, flight_id):
     viewer = request.user
     _require_setup(viewer)
-    flight = one_or_404(selectors.flights_visible_to(viewer), pk=flight_id)
+    flight = selectors.flight_get(viewer, flight_id)
     try:
         services.flight_end(actor=viewer, flight=flight)
         messages.success(request, _("The authorisation has ended."))

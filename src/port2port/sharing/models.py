@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from port2port.core.models import ClearanceLevel, Organisation, Port
 
@@ -68,7 +69,7 @@ class Distribution(models.TextChoices):
 
 class Urgency(models.TextChoices):
     ROUTINE = "routine", _("Routine")
-    PRIORITY = "priority", _("Priority")
+    PRIORITY = "priority", pgettext_lazy("urgency", "Priority")  # "Priority" alone: the noun
     URGENT = "urgent", _("Urgent")
 
     @classmethod

@@ -5,8 +5,9 @@ from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
+from pydantic import ConfigDict
 
-from port2port.core.apibase import Pagination
+from port2port.core.apibase import Pagination, referenced
 from port2port.core.models import Organisation
 
 from . import selectors, services
@@ -142,9 +143,12 @@ class DeviceOut(Schema):
     active: bool
     silent_after: int
     last_seen_at: datetime | None
+    watched_since: datetime
 
 
 class DeviceIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     code: str
     name: str
     kind: str
@@ -153,6 +157,19 @@ class DeviceIn(Schema):
     zone: UUID | None = None
     gate: UUID | None = None
     silent_after: int = 15
+
+
+class DevicePatch(Schema):
+    """Only the fields sent change; `zone` or `gate` null takes the device out of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    geometry: dict | None = None
+    zone: UUID | None = None
+    gate: UUID | None = None
+    owner: UUID | None = None
+    silent_after: int | None = None
 
 
 class DeviceTokenOut(Schema):
@@ -172,9 +189,15 @@ def device_create(request, locode: str, payload: DeviceIn):
 
     port = selectors.port_get(request.auth, locode)
     data = payload.dict()
-    data["owner"] = organisation_get(request.auth, data["owner"])
-    data["zone"] = selectors.site_get(request.auth, Zone, data["zone"]) if data["zone"] else None
-    data["gate"] = selectors.site_get(request.auth, Gate, data["gate"]) if data["gate"] else None
+    data["owner"] = _referenced(
+        "owner", lambda pk: organisation_get(request.auth, pk), data["owner"]
+    )
+    data["zone"] = _referenced(
+        "zone", lambda pk: selectors.site_get(request.auth, Zone, pk), data["zone"]
+    )
+    data["gate"] = _referenced(
+        "gate", lambda pk: selectors.site_get(request.auth, Gate, pk), data["gate"]
+    )
     return Status(201, services.device_create(actor=request.auth, port=port, **data))
 
 
@@ -195,3 +218,31 @@ def device_active(request, device_id: UUID, payload: DeviceActiveIn):
     """Switch a device off (its token no longer works, it is no longer watched) or on."""
     device = selectors.site_get(request.auth, Device, device_id)
     return services.device_active_set(actor=request.auth, device=device, active=payload.active)
+
+
+def _referenced(field: str, find, value):
+    """An object the body refers to by id (None: none); see core.apibase.referenced."""
+    return None if value is None else referenced(field, find, value)
+
+
+@router.get("/devices/{device_id}", response=DeviceOut)
+def device(request, device_id: UUID):
+    return selectors.device_get(request.auth, device_id)
+
+
+@router.patch("/devices/{device_id}", response=DeviceOut)
+def device_update(request, device_id: UUID, payload: DevicePatch):
+    """Change a device's name, geometry, zone, gate, owner or silence threshold."""
+    from port2port.core.selectors import organisation_get
+
+    device = selectors.device_get(request.auth, device_id)
+    changes = payload.dict(exclude_unset=True)
+    finders = {
+        "zone": lambda pk: selectors.site_get(request.auth, Zone, pk),
+        "gate": lambda pk: selectors.site_get(request.auth, Gate, pk),
+        "owner": lambda pk: organisation_get(request.auth, pk),
+    }
+    for field, find in finders.items():
+        if field in changes:
+            changes[field] = _referenced(field, find, changes[field])
+    return services.device_update(actor=request.auth, device=device, **changes)

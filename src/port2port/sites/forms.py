@@ -102,3 +102,12 @@ class DeviceForm(AreaForm):
         self.fields["zone"].queryset = zones
         self.fields["gate"].queryset = gates
         self.fields["owner"].queryset = owners
+
+
+class DeviceEditForm(DeviceForm):
+    """`DeviceForm` without the code and kind: they name and type the device for good."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["code"]
+        del self.fields["kind"]

@@ -6,6 +6,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from port2port.core.models import Organisation, Port
@@ -182,6 +183,9 @@ class Device(SiteBase):
     token_prefix = models.CharField(max_length=12, unique=True, null=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
+    # From when the device is expected to send: its registration, or when it was last switched
+    # on, so that a device switched back on is not silent at once.
+    watched_since = models.DateTimeField(_("watched since"), default=timezone.now, editable=False)
 
     class Meta(SiteBase.Meta):
         verbose_name = _("device")

@@ -16,7 +16,7 @@ from port2port.core.models import Organisation, OrganisationKind, Port
 from port2port.core.roles import Perm
 from port2port.core.visibility import one_or_404, reach
 
-from .models import Area, Facility, Gate, Zone
+from .models import Area, Device, Facility, Gate, Zone
 
 
 def port_ids_for(viewer: Any, perm: Perm = Perm.SITES_SITE_VIEW) -> frozenset | None:
@@ -123,9 +123,15 @@ def port_map(viewer: Any, port: Port) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def devices_of(viewer: Any, port: Port) -> QuerySet:
-    from .models import Device
-
+def devices_of(viewer: Any, port: Port) -> QuerySet[Device]:
     return _in_ports(
         Device.objects.filter(port=port).select_related("zone", "gate", "owner"), viewer
+    )
+
+
+def device_get(viewer: Any, device_id) -> Device:
+    """One device of the ports `viewer` sees; any other answers NotFound."""
+    return one_or_404(
+        _in_ports(Device.objects.select_related("port", "zone", "gate", "owner"), viewer),
+        pk=device_id,
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from port2port.core import audit
@@ -44,12 +45,17 @@ def _text(value: Any, field: str, limit: int) -> str:
     return text
 
 
-def _save(obj, actor: Any, action: str, details: dict | None = None):
+def _full_clean(obj) -> None:
+    """The model's own field checks, as an Invalid naming the first field that fails."""
     try:
         obj.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         name, messages = next(iter(exc.message_dict.items()))
         raise Invalid(messages[0], field=name) from exc
+
+
+def _save(obj, actor: Any, action: str, details: dict | None = None):
+    _full_clean(obj)
     try:
         with transaction.atomic():
             obj.save()
@@ -235,6 +241,30 @@ def gate_create(
 DEVICE_TOKEN_PREFIX = "dv"  # noqa: S105 (a prefix, not a secret)
 
 
+def _device_rules(
+    *,
+    port: Port,
+    kind: str,
+    geometry: Any,
+    zone: Zone | None,
+    gate: Gate | None,
+    silent_after: Any,
+) -> dict:
+    """What `device_create` and `device_update` both check; returns the geometry as validated."""
+    for other, field in ((zone, "zone"), (gate, "gate")):
+        if other is not None and other.port_id != port.pk:
+            raise Invalid(_("it lies in another port"), field=field)
+    if gate is not None and kind != DeviceKind.ANPR:
+        raise Invalid(_("only an ANPR camera watches a gate"), field="gate")
+    if (
+        isinstance(silent_after, bool)
+        or not isinstance(silent_after, int)
+        or not 0 <= silent_after <= 7 * 24 * 60
+    ):
+        raise Invalid(_("between 0 and 10080 minutes"), field="silent_after")
+    return _geometry(geometry)
+
+
 def _device_changed() -> None:
     """Ingest workers index devices by code: tell them to reload."""
     from port2port.detection.state import changed
@@ -261,19 +291,15 @@ def device_create(
     _require_change(actor, port, facility)
     if kind not in DeviceKind.values:
         raise Invalid(_("“%(value)s” is not a kind of device") % {"value": kind}, field="kind")
-    for other, field in ((zone, "zone"), (gate, "gate")):
-        if other is not None and other.port_id != port.pk:
-            raise Invalid(_("it lies in another port"), field=field)
-    if gate is not None and kind != DeviceKind.ANPR:
-        raise Invalid(_("only an ANPR camera watches a gate"), field="gate")
-    if not isinstance(silent_after, int) or not 0 <= silent_after <= 7 * 24 * 60:
-        raise Invalid(_("between 0 and 10080 minutes"), field="silent_after")
+    geometry = _device_rules(
+        port=port, kind=kind, geometry=geometry, zone=zone, gate=gate, silent_after=silent_after
+    )
     device = Device(
         port=port,
         code=_text(code, "code", 40),
         name=_text(name, "name", 200),
         kind=kind,
-        geometry=_geometry(geometry),
+        geometry=geometry,
         owner=owner,
         zone=zone,
         gate=gate,
@@ -282,12 +308,66 @@ def device_create(
     return _save(device, actor, "sites.device.created", {"kind": kind, "owner": owner.name})
 
 
+DEVICE_EDITABLE = ("name", "geometry", "zone", "gate", "silent_after", "owner")
+
+
+@transaction.atomic
+def device_update(*, actor: Any, device: Device, **fields) -> Device:
+    """Change where a device is, what it watches, who owns it and when it counts as silent.
+
+    Its code (the name it uses in its messages) and its kind stay: register another device for
+    those. The rules are those of `device_create`, checked on the device as it would become.
+    """
+    _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    unknown = sorted(set(fields) - set(DEVICE_EDITABLE))
+    if unknown:
+        raise Invalid(_("unknown field %(field)s") % {"field": unknown[0]}, field=unknown[0])
+    new = {name: fields.get(name, getattr(device, name)) for name in DEVICE_EDITABLE}
+    if "zone" in fields and new["zone"] != device.zone:
+        # A device moves only to where the actor may change too (a facility operator: a zone of
+        # their own facility; the port authority: anywhere in the port).
+        _require_change(actor, device.port, new["zone"].facility if new["zone"] else None)
+    if "name" in fields:
+        new["name"] = _text(new["name"], "name", 200)
+    new["geometry"] = _device_rules(
+        port=device.port,
+        kind=device.kind,
+        geometry=new["geometry"],
+        zone=new["zone"],
+        gate=new["gate"],
+        silent_after=new["silent_after"],
+    )
+    owner = new["owner"]
+    if not isinstance(owner, Organisation):
+        raise Invalid(_("this field is required"), field="owner")
+    if owner.pk != device.owner_id and not owner.ports.filter(pk=device.port_id).exists():
+        raise Invalid(_("the owner is not an organisation of this port"), field="owner")
+    changed = [name for name in DEVICE_EDITABLE if new[name] != getattr(device, name)]
+    for name in changed:
+        setattr(device, name, new[name])
+    if changed:
+        _full_clean(device)
+        device.save(update_fields=changed)
+        _device_changed()
+    audit.record(
+        actor,
+        "sites.device.updated",
+        device,
+        details={"port": device.port.locode, "code": device.code, "fields": changed},
+    )
+    return device
+
+
 @transaction.atomic
 def device_active_set(*, actor: Any, device: Device, active: bool) -> Device:
     """Switch a device off (its messages are refused and it is no longer watched) or on."""
     _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    switched_on = bool(active) and not device.active
     device.active = bool(active)
-    device.save(update_fields=["active"])
+    if switched_on:
+        # Silence counts from now: the time it was off is not the device's fault.
+        device.watched_since = timezone.now()
+    device.save(update_fields=["active", "watched_since"] if switched_on else ["active"])
     _device_changed()
     audit.record(
         actor,

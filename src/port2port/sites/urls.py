@@ -15,6 +15,11 @@ urlpatterns = [
         name="area_anti_passback",
     ),
     path(
+        "<str:locode>/devices/<uuid:device_id>/edit/",
+        views.device_edit_view,
+        name="device_edit",
+    ),
+    path(
         "<str:locode>/devices/<uuid:device_id>/token/",
         views.device_token_view,
         name="device_token",

@@ -16,7 +16,7 @@ from port2port.core.selectors import organisations_visible_to
 from port2port.core.visibility import reach
 
 from . import selectors, services
-from .forms import AreaForm, DeviceForm, FacilityForm, GateForm, ZoneForm
+from .forms import AreaForm, DeviceEditForm, DeviceForm, FacilityForm, GateForm, ZoneForm
 from .models import AntiPassback
 
 
@@ -91,7 +91,7 @@ FORMS = {
 }
 
 
-def _form(kind, request, port, data=None):
+def _form(kind, request, port, data=None, form_class=None, **form_kwargs):
     viewer = request.user
     kwargs = {}
     if kind == "facility":
@@ -110,7 +110,7 @@ def _form(kind, request, port, data=None):
             "gates": selectors.gates_of(viewer, port),
             "owners": organisations_visible_to(viewer, port=port.locode),
         }
-    return FORMS[kind](data, **kwargs)
+    return (form_class or FORMS[kind])(data, **kwargs, **form_kwargs)
 
 
 @login_required
@@ -146,6 +146,42 @@ def site_create_view(request, locode, kind):
         request,
         "sites/site_form.html",
         {"form": form, "port": port, "title": titles[kind], "section": "sites"},
+    )
+
+
+@login_required
+def device_edit_view(request, locode, device_id):
+    """Change a device's name, place, gate, owner and silence threshold; code and kind stay."""
+    import json
+
+    from port2port.core.visibility import one_or_404
+
+    port = selectors.port_get(request.user, locode)
+    device = one_or_404(selectors.devices_of(request.user, port), pk=device_id)
+    if not selectors.may_change(request.user, port, device.zone.facility if device.zone else None):
+        raise Forbidden(_("you may not change the sites of this port"))
+    initial = {
+        "name": device.name,
+        "geometry": json.dumps(device.geometry),
+        "owner": device.owner_id,
+        "zone": device.zone_id,
+        "gate": device.gate_id,
+        "silent_after": device.silent_after,
+    }
+    form = _form(
+        "device", request, port, request.POST or None, form_class=DeviceEditForm, initial=initial
+    )
+
+    def store(data):
+        return services.device_update(actor=request.user, device=device, **data)
+
+    if request.method == "POST" and run_service(form, store)[0]:
+        messages.success(request, _("Saved."))
+        return redirect("sites:port", locode=port.locode)
+    return render(
+        request,
+        "sites/device_form.html",
+        {"form": form, "port": port, "device": device, "section": "sites"},
     )
 
 
