@@ -74,15 +74,22 @@ def main() -> int:
     try:
         for _ in range(100):
             try:
-                requests.get(base + "/", timeout=1)
+                requests.get(base + "/", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 time.sleep(0.2)
         arrivals: dict[str, float] = {}
         connected = threading.Event()
         stop = threading.Event()
 
         def listen() -> None:
+            try:
+                receive()
+            except requests.RequestException:  # the server stopped at the end of the run
+                if not stop.is_set():
+                    raise
+
+        def receive() -> None:
             cookies = {settings.SESSION_COOKIE_NAME: session.session_key}
             with requests.get(
                 base + "/detection/stream/", cookies=cookies, stream=True, timeout=60

@@ -1057,10 +1057,19 @@ def insert_links(links: Iterable[tuple]) -> None:
         return
     ops = connection.ops
     table = ops.quote_name(AlarmEvent._meta.db_table)
+    columns = f"alarm_id, event_uid, {ops.quote_name('at')}"
+    conflict = "ON CONFLICT (alarm_id, event_uid) DO NOTHING"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement: the columns as three arrays
+            ids, uids, moments = (list(column) for column in zip(*params, strict=True))
+            cursor.execute(  # names from the model, not from input
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                f"SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[]) {conflict}",
+                [ids, uids, moments],
+            )
+            return
         cursor.executemany(  # names from the model, not from input
-            f"INSERT INTO {table} (alarm_id, event_uid, {ops.quote_name('at')}) "  # noqa: S608
-            f"VALUES (%s, %s, %s) ON CONFLICT (alarm_id, event_uid) DO NOTHING",
+            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s) {conflict}",  # noqa: S608
             params,
         )
 
