@@ -229,6 +229,38 @@ def test_an_oversized_batch_is_refused_with_413(client, monkeypatch):
     assert not Event.objects.exists()
 
 
+def test_a_busy_database_answers_503_and_stores_nothing(client, monkeypatch):
+    from django.db import OperationalError
+
+    from port2port.detection import ingest
+
+    w = world()
+    token = device_token_issue(actor=SYSTEM, device=w.devices["FENCE1"])
+
+    def locked(rows, now):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(ingest, "_insert_events", locked)
+    answer = client.post(
+        "/api/v1/detection/ingest?format=sensor",
+        data=sensor("fence", w.devices["FENCE1"].code, timezone.now(), "busy-1"),
+        content_type="application/x-ndjson",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
+    assert int(answer["Retry-After"]) > 0
+    assert not Event.objects.exists() and not DeadLetter.objects.exists()
+
+
+def test_the_bulk_path_raises_djangos_errors_not_the_drivers():
+    from django.db import DatabaseError, transaction
+
+    from port2port.detection.ingest import insert_rows
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        insert_rows([("only-a-uid",)])
+
+
 def test_switching_off_a_list_a_flight_and_a_device(client):
     from port2port.detection.models import AuthorisedFlight, Hotlist, HotlistEntry
 

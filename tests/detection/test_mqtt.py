@@ -201,6 +201,31 @@ def test_stopped_while_retrying_acknowledges_nothing(monkeypatch):
     assert [taken.items for taken in worker._unacked] == [batch]
 
 
+@pytest.mark.django_db
+def test_a_failure_keeping_strays_loses_nothing_of_the_batch(monkeypatch):
+    from port2port.detection import mqtt
+    from port2port.detection.models import DeadLetter
+
+    real, tries = mqtt._strays, []
+
+    def flaky(items, sender=""):
+        tries.append(len(items))
+        if len(tries) == 1:
+            raise OperationalError("database is locked")
+        return real(items, sender)
+
+    monkeypatch.setattr(mqtt, "_strays", flaky)
+    batch = [Received("weather/wind", b"12 kn", 1, 1, 0), Received("sensors/F1", b"{}", 2, 1, 0)]
+    only_strays = [Received("weather/rain", b"3 mm", 3, 1, 0)]
+    worker, lines, acks = flaky_worker(monkeypatch, failures=0, batches=[batch, only_strays])
+    worker._consume()
+    assert tries == [1, 1, 1]  # the first batch's strays again, then the second's
+    assert sum("retrying the batch" in line for line in lines) == 1
+    assert worker.pipeline.calls == [("sensor", ["mqtt:sensors/F1"], ["F1"])]
+    assert acks == [(1, 1), (2, 1), (3, 1)] and worker._unacked == []
+    assert DeadLetter.objects.count() == 2 and len(worker.total.rejected) == 2
+
+
 def test_first_parts_of_an_ais_message_wait_unacknowledged_for_the_rest(monkeypatch):
     worker, _lines, _acks = flaky_worker(monkeypatch, failures=0)
     first, second = (part.encode() for part in AIS_STATIC)

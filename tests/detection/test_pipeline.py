@@ -447,17 +447,23 @@ def test_an_event_older_than_its_retention_is_a_dead_letter():
     assert DeadLetter.objects.get().reason == outcome.rejected[0][1]
 
 
-def test_a_switched_off_hotlist_rule_silences_hotlist_hits_in_its_port_only():
+def test_a_switched_off_hotlist_rule_silences_the_ports_own_lists_in_its_port_only():
     from port2port.detection.models import Rule
 
     w = world()
     elsewhere = world()
+    own = Hotlist.objects.create(owner=w.authority, name="Banned trucks", priority=30)
+    HotlistEntry.objects.create(hotlist=own, plate="1ABC123", reason="banned")
     police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[])
     stolen = Hotlist.objects.create(owner=police, name="Stolen trucks", priority=10)
-    HotlistEntry.objects.create(hotlist=stolen, plate="1ABC123", reason="stolen truck")
+    HotlistEntry.objects.create(hotlist=stolen, plate="2XYZ789", reason="stolen truck")
     off = rule(w, RuleKind.HOTLIST, enabled=False)
     read = plate_read(w.devices["ANPR1"].code, "1ABC123", NIGHT, "r1")
     assert pipeline.ingest("openalpr", lines(read)).raised == 0
+    # The police's list is not the port's to silence.
+    read = plate_read(w.devices["ANPR1"].code, "2XYZ789", NIGHT, "r1p")
+    assert pipeline.ingest("openalpr", lines(read)).raised == 1
+    assert Alarm.objects.get(port=w.port).hotlist == stolen
     # No hotlist rule at all in the other port: the list's own priority, no procedure.
     read = plate_read(elsewhere.devices["ANPR1"].code, "1ABC123", NIGHT, "r2")
     assert pipeline.ingest("openalpr", lines(read)).raised == 1
@@ -468,7 +474,7 @@ def test_a_switched_off_hotlist_rule_silences_hotlist_hits_in_its_port_only():
     pipeline.reset()
     read = plate_read(w.devices["ANPR1"].code, "1ABC123", NIGHT, "r3")
     assert pipeline.ingest("openalpr", lines(read)).raised == 1
-    assert Alarm.objects.filter(port=w.port).get().rule_id == off.pk
+    assert Alarm.objects.filter(port=w.port, hotlist=own).get().rule_id == off.pk
 
 
 def test_a_switched_off_silent_device_rule_raises_nothing():
@@ -573,3 +579,62 @@ def test_a_stream_stores_a_failed_batch_again_and_goes_on(monkeypatch, database_
     assert Event.objects.count() == 80 and Event.objects.values("uid").distinct().count() == 80
     alarm = Alarm.objects.get()
     assert alarm.count == 80  # nothing counted twice, nothing lost
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_counts_repeats_into_an_alarm_another_worker_raised(monkeypatch, database_on_file):
+    """The first batch raises an alarm another worker already holds; the next batch, judged
+    while the first was being stored, still names the raised alarm: its repeat must count
+    into the other worker's alarm, not vanish."""
+    import threading
+
+    from port2port.detection import ingest
+    from port2port.detection.ingest import Job, Pipeline
+
+    w = world()
+    rule(w, RuleKind.PERIMETER, suppress_seconds=3600)
+    fence = w.devices["FENCE1"].code
+    at = timezone.now() - timedelta(minutes=5)
+    worker = Pipeline(publish=False)
+    worker.detector(force=True)  # loaded before the other worker raised anything
+    Pipeline(publish=False).ingest("sensor", lines(sensor("fence", fence, at, "other")))
+    real = ingest._insert_events
+    judged = threading.Event()
+
+    def slow(rows, now):  # the first batch is stored only once the second has been judged
+        if rows and rows[0].uid.endswith("mine-0"):
+            judged.wait(5)
+        return real(rows, now)
+
+    real_prepare = Pipeline._prepare
+
+    def prepare(self, *args):
+        batch = real_prepare(self, *args)
+        if any(row.uid.endswith("mine-1") for row in batch.rows):
+            judged.set()
+        return batch
+
+    monkeypatch.setattr(ingest, "_insert_events", slow)
+    monkeypatch.setattr(Pipeline, "_prepare", prepare)
+    jobs_in = [
+        Job("sensor", lines(sensor("fence", fence, at, f"mine-{n}")), token=n) for n in range(3)
+    ]
+    total = worker.stream(jobs_in)
+    assert total.accepted == 3 and total.raised == 0
+    alarm = Alarm.objects.get()
+    assert alarm.count == 4  # the other worker's read and all three of ours
+    assert AlarmEvent.objects.filter(alarm=alarm).count() == 4
+
+
+def test_the_same_broken_message_from_two_ports_is_a_dead_letter_for_each():
+    first, second = world("BEZEE"), world("BEANR")
+    for w in (first, second, first):
+        pipeline.ingest(
+            "sensor",
+            [Message("{broken", "http")],
+            default_device=w.devices["FENCE1"].code,
+            sender="http gateway",
+        )
+    assert sorted(DeadLetter.objects.values_list("port__locode", flat=True)) == sorted(
+        [first.port.locode, second.port.locode]
+    )

@@ -151,7 +151,8 @@ def test_someone_of_another_port_may_not_change_the_device(w):
     assert not AuditRecord.objects.filter(action="sites.device.updated").exists()
 
 
-def test_a_facility_operator_changes_its_own_devices_and_keeps_them_inside(w, pso):
+def terminal_of(w, *zone_codes: str):
+    """A terminal operator of the port with a facility and its zones."""
     terminal = OrganisationFactory(kind=OrganisationKind.FACILITY_OPERATOR, ports=[w.port])
     facility = Facility.objects.create(
         port=w.port,
@@ -160,12 +161,17 @@ def test_a_facility_operator_changes_its_own_devices_and_keeps_them_inside(w, ps
         geometry=square(3.2, 51.33, 0.02),
         operator=terminal,
     )
-    own, second = (
+    zones = [
         Zone.objects.create(
             port=w.port, code=code, name=code, geometry=square(3.2, 51.33, 0.01), facility=facility
         )
-        for code in ("T1-YARD", "T1-GATEHOUSE")
-    )
+        for code in zone_codes
+    ]
+    return terminal, zones
+
+
+def test_a_facility_operator_changes_its_own_devices_and_keeps_them_inside(w, pso):
+    terminal, (own, second) = terminal_of(w, "T1-YARD", "T1-GATEHOUSE")
     device = services.device_create(
         actor=pso,
         port=w.port,
@@ -185,6 +191,31 @@ def test_a_facility_operator_changes_its_own_devices_and_keeps_them_inside(w, ps
     assert fresh(device).zone == second
     with pytest.raises(Forbidden):  # nor the port's own devices
         services.device_update(actor=pfso, device=w.devices["AI1"], name="Mine")
+
+
+def test_a_facility_operator_neither_watches_others_gates_nor_gives_devices_away(w, pso):
+    terminal, (yard,) = terminal_of(w, "T1-YARD")
+    pfso = user_in(terminal, Role.PFSO)
+    camera = dict(port=w.port, name="Yard ANPR", kind=DeviceKind.ANPR, geometry=MOVED, zone=yard)
+    with pytest.raises(Forbidden):  # the port's gate is the port authority's
+        services.device_create(actor=pfso, code="T2-A", owner=terminal, gate=w.gate, **camera)
+    with pytest.raises(Forbidden):  # and so is giving a device to somebody else
+        services.device_create(actor=pfso, code="T2-B", owner=w.authority, **camera)
+    device = services.device_create(actor=pfso, code="T2-C", owner=terminal, **camera)
+    with pytest.raises(Forbidden):
+        services.device_update(actor=pfso, device=fresh(device), gate=w.gate)
+    with pytest.raises(Forbidden):
+        services.device_update(actor=pfso, device=fresh(device), owner=w.authority)
+    stored = fresh(device)
+    assert (stored.gate, stored.owner) == (None, terminal)
+    # The port authority may do both; an owner from outside the port nobody may.
+    services.device_update(actor=pso, device=fresh(device), gate=w.gate, owner=w.authority)
+    assert (fresh(device).gate, fresh(device).owner) == (w.gate, w.authority)
+    stranger = OrganisationFactory(kind=OrganisationKind.FACILITY_OPERATOR)
+    with pytest.raises(Invalid):
+        services.device_update(actor=pso, device=fresh(device), owner=stranger)
+    with pytest.raises(Invalid):
+        services.device_create(actor=pso, code="T2-D", owner=stranger, **camera)
 
 
 # -- watched since -------------------------------------------------------------------------------

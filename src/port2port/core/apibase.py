@@ -92,7 +92,10 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(AppError)
     def app_error(request, exc: AppError):
-        return _error(api, request, exc.status, exc.code, exc.message, exc.fields)
+        response = _error(api, request, exc.status, exc.code, exc.message, exc.fields)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(ValidationError)
     def validation_error(request, exc: ValidationError):

@@ -48,3 +48,12 @@ class Conflict(AppError):
 class Throttled(AppError):
     code = "throttled"
     status = 429
+
+
+class Unavailable(AppError):
+    """Nothing was done and the same request may be sent again after `retry_after` seconds
+    (the database was busy or went away)."""
+
+    code = "unavailable"
+    status = 503
+    retry_after = 5

@@ -6,9 +6,11 @@ something that does not exist or is not the caller's to use answers 422 naming t
 object named in the path answers 404. A body field the endpoint does not know answers 422.
 """
 
+import logging
 from datetime import date, datetime
 from uuid import UUID
 
+from django.db import OperationalError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -18,7 +20,7 @@ from ninja.throttling import AuthRateThrottle
 from pydantic import ConfigDict
 
 from port2port.core.apibase import Pagination, SessionAuth, TokenAuth, referenced
-from port2port.core.errors import AppError, Forbidden, Invalid
+from port2port.core.errors import AppError, Forbidden, Invalid, Unavailable
 from port2port.core.roles import Perm
 from port2port.core.visibility import one_or_404, reach
 from port2port.sites import selectors as site_selectors
@@ -27,6 +29,8 @@ from . import selectors, services
 from .ingest import FORMATS, Message, pipeline
 from .state import device_info
 from .text import delivery_to
+
+log = logging.getLogger(__name__)
 
 router = Router(tags=["detection"])
 READ = [TokenAuth(), SessionAuth()]
@@ -138,7 +142,13 @@ def ingest(request, format: str = Query(..., description=", ".join(FORMATS))):
         messages = [
             Message(line, f"line {n}") for n, line in enumerate(lines, start=1) if line.strip()
         ]
-    outcome = pipeline.ingest(format, messages, device=device, owner_id=owner_id, sender=who)
+    try:
+        outcome = pipeline.ingest(format, messages, device=device, owner_id=owner_id, sender=who)
+    except OperationalError as exc:  # busy or gone: nothing of the batch is stored
+        log.warning("detection: a batch from %s was not stored: %s", who, exc)
+        raise Unavailable(
+            _("the database is busy; nothing was stored, send the batch again")
+        ) from exc
     return {
         "accepted": outcome.accepted,
         "late": outcome.late,

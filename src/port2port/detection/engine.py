@@ -377,8 +377,8 @@ class Detector:
 
     def _hotlist_hit(self, row: Row, info: ListInfo, entry: tuple, diff: int) -> None:
         event, device = row.event, row.device
-        if (device.port_id, RuleKind.HOTLIST) in self.indexes.switched_off:
-            return
+        if (device.port_id, RuleKind.HOTLIST) in self.indexes.switched_off and not info.enforcement:
+            return  # the port's own lists are silenced; those of police and customs are not
         rules = self.indexes.rules_for(device.port_id, RuleKind.HOTLIST)
         rule = rules[0] if rules else None  # the port's hotlist rule: procedure, contacts
         self.raise_alarm(

@@ -35,6 +35,10 @@ RULE_KIND_NOTES = {
     RuleKind.HOTLIST: [
         _("The priority of a hotlist alarm is the priority of the list the plate is on."),
         _DEFAULT_RULE,
+        _(
+            "Lists kept by police, customs or a national body raise alarms even where the "
+            "port's hotlist rules are switched off."
+        ),
     ],
     RuleKind.DEVICE_SILENT: [_DEFAULT_RULE],
 }

@@ -73,6 +73,9 @@ class ListInfo:
     valid_from: date | None
     valid_until: date | None
     owner_id: object
+    # Kept by police, customs or a national body: its hits raise alarms in every port it covers,
+    # also where the port switched its own hotlist rules off (that silences the port's own lists).
+    enforcement: bool = False
 
 
 @dataclass(frozen=True, slots=True)

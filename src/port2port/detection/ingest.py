@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -66,6 +67,7 @@ REFRESH_SECONDS = 1.0
 SEEN_FLUSH_SECONDS = 10.0
 VESSEL_PUSH_SECONDS = 2.0
 EXPIRE_SECONDS = 60.0
+MAX_CLAIMS = 10_000
 MAX_DEAD_PAYLOAD = 65_536
 
 
@@ -168,6 +170,11 @@ class Pipeline:
         self._expired = time.monotonic()
         self._seen_lock = threading.Lock()
         self._inflight: frozenset = frozenset()  # uids of the batch the writer stores (stream)
+        # Alarms this worker raised that the store counted into another worker's open alarm
+        # (raised id -> that alarm's id). Only the store reads and writes it, one batch after
+        # the other: a batch judged while the one before it was being stored still names the
+        # raised id, and its repeats must reach the alarm that holds the key.
+        self._claims: dict = {}
 
     # --- state ----------------------------------------------------------------------------------
 
@@ -534,8 +541,7 @@ class Pipeline:
             extras = self._rule_extras[rule_id] = (steps, contacts, above)
         return extras
 
-    @staticmethod
-    def _claim(fresh: list[NewAlarm], detector: Detector, out: list[dict]) -> list[NewAlarm]:
+    def _claim(self, fresh: list[NewAlarm], detector: Detector, out: list[dict]) -> list[NewAlarm]:
         """New alarms whose key no other worker has open. The database holds at most one open
         alarm per key (a partial unique index); a key another process raised meanwhile counts
         into that alarm instead of doubling it."""
@@ -561,6 +567,9 @@ class Pipeline:
             }
             Alarm.objects.filter(pk=existing).update(**changes)
             insert_links((existing, u, at) for u, at in new.links)
+            if len(self._claims) >= MAX_CLAIMS:  # rare races; keep the newest
+                del self._claims[next(iter(self._claims))]
+            self._claims[new.id] = existing
             detector.defer(partial(_claimed, new.key, new.id, existing))
             row = Alarm.objects.filter(pk=existing).values(*_LIVE_FIELDS).first()
             if row:
@@ -575,14 +584,19 @@ class Pipeline:
         reopened: list[NewAlarm] = []
         links, notes, updated = [], [], []
         for update in actions.updates.values():
+            update.id = self._claims.get(update.id, update.id)
             changes = {
                 "count": F("count") + update.count,
                 "last_at": Greatest(F("last_at"), update.last_at),
             }
             if update.priority is not None:
                 changes["priority"] = Least(F("priority"), update.priority)
-            if update.params:  # rare (a person confirmed): read, merge, write
-                params = Alarm.objects.filter(pk=update.id).values_list("params", flat=True)
+            if update.params:  # rare (a person confirmed): read (locked), merge, write
+                params = (
+                    Alarm.objects.select_for_update()
+                    .filter(pk=update.id)
+                    .values_list("params", flat=True)
+                )
                 changes["params"] = {**(params.first() or {}), **_jsonable(update.params)}
             done = (
                 Alarm.objects.filter(pk=update.id)
@@ -788,8 +802,11 @@ def _dead(
     elif not isinstance(payload, str):
         payload = repr(payload)
     payload = payload[:MAX_DEAD_PAYLOAD].replace("\x00", "\\x00")
+    # Kept once per sender and port: the same broken line from two ports is each port's to see.
     digest = hashlib.sha256(
-        "\x1f".join((fmt, message.channel, reason, payload)).encode("utf-8", "replace")
+        "\x1f".join((fmt, message.channel, reason, payload, sender, str(port_id or ""))).encode(
+            "utf-8", "replace"
+        )
     ).hexdigest()
     return DeadLetter(
         format=fmt[:20],
@@ -994,7 +1011,7 @@ def insert_rows(params: list[tuple]) -> None:
     ops = connection.ops
     table = ops.quote_name(Event._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in _COLUMNS)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor  # psycopg's own cursor: COPY is not part of the DB API
         try:
             with transaction.atomic(), raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -1037,15 +1054,14 @@ def _sqlite_insert(params: list[tuple]) -> None:
         )
 
     connection.ensure_connection()
-    cursor = connection.connection.cursor()
-    try:
+    # The driver's own errors become Django's (OperationalError, IntegrityError), as those of
+    # every other statement do.
+    with connection.wrap_database_errors, closing(connection.connection.cursor()) as cursor:
         full = statement(SQLITE_ROWS)
         for start in range(0, len(params), SQLITE_ROWS):
             chunk = params[start : start + SQLITE_ROWS]
             sql = full if len(chunk) == SQLITE_ROWS else statement(len(chunk))
             cursor.execute(sql, [value for row in chunk for value in row])
-    finally:
-        cursor.close()
 
 
 def insert_links(links: Iterable[tuple]) -> None:

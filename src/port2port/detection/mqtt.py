@@ -185,7 +185,7 @@ class Taken:
 
     items: list[Received]
     jobs: list
-    strays: Outcome  # messages no subscription matches: kept as dead letters at once
+    strays: list[Received]  # messages no subscription matches: kept as dead letters
     left: int = 0
     outcome: Outcome = field(default_factory=Outcome)
 
@@ -340,12 +340,12 @@ class Worker:
 
     def _jobs(self):
         """The pipeline's jobs: first those of batches not yet stored, then those of new
-        batches from the broker, until stopped."""
+        batches from the broker, until stopped. A batch counts as taken (to be sent again
+        after an error) before anything of it is written."""
         again, self._again = self._again, []
         for taken in again:
             taken.left, taken.outcome = len(taken.jobs), Outcome()
-            taken.outcome.add(taken.strays)
-            yield from taken.jobs
+            yield from self._start(taken)
         while not self._stop.is_set():
             self._status_now_and_then()
             items = self._take()
@@ -353,13 +353,21 @@ class Worker:
                 continue
             taken = self._taken(items)
             self._unacked.append(taken)
-            if not taken.jobs:
-                self._done(taken)
-                continue
-            yield from taken.jobs
+            yield from self._start(taken)
+
+    def _start(self, taken: Taken):
+        """Keep the batch's strays (again after an error: a dead letter is kept once), then
+        its jobs; a batch of strays alone is done at once."""
+        if taken.strays:
+            taken.outcome.add(_strays(taken.strays, f"mqtt {self.client_id}"))
+        if not taken.jobs:
+            self._done(taken)
+            return
+        yield from taken.jobs
 
     def _taken(self, items: list[Received]) -> Taken:
-        """One job per format; each message keeps the device its topic names."""
+        """One job per format; each message keeps the device its topic names. Nothing is
+        written yet."""
         groups: dict[str, list[Message]] = {}
         strays: list[Received] = []
         for item in items:
@@ -370,13 +378,11 @@ class Worker:
             device = self.device or topic_device(item.topic, fmt)
             groups.setdefault(fmt, []).append(Message(item.payload, f"mqtt:{item.topic}", device))
         sender = f"mqtt {self.client_id}"
-        outcome = _strays(strays, sender) if strays else Outcome()
-        taken = Taken(items, [], outcome)
+        taken = Taken(items, [], strays)
         taken.jobs = [
             Job(fmt, messages, sender=sender, token=taken) for fmt, messages in groups.items()
         ]
         taken.left = len(taken.jobs)
-        taken.outcome.add(outcome)
         return taken
 
     def _stored(self, job: Job, outcome: Outcome) -> None:

@@ -8,6 +8,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from port2port.access.snapshot import schedule_windows
+from port2port.core.models import OrganisationKind
 from port2port.sites.models import Area, Device, Zone
 
 from .engine import DeviceInfo, Indexes, OpenAlarm, RuleInfo, rings_of
@@ -26,6 +27,15 @@ from .models import (
 
 ENTRY_BATCH = 50_000
 SILENCE = ("silent:", "vessel_silent:")
+# Owners whose lists are the port's own business: a port that switched its hotlist rules off
+# hears nothing of them (lists of police, customs and national bodies still raise alarms).
+PORT_OWN_KINDS = frozenset(
+    {
+        OrganisationKind.PORT_AUTHORITY,
+        OrganisationKind.FACILITY_OPERATOR,
+        OrganisationKind.COMPANY,
+    }
+)
 
 
 def current_seq() -> int:
@@ -126,8 +136,9 @@ def load_indexes() -> Indexes:
             valid_from=h.valid_from,
             valid_until=h.valid_until,
             owner_id=h.owner_id,
+            enforcement=h.owner.kind not in PORT_OWN_KINDS,
         )
-        for h in Hotlist.objects.filter(active=True)
+        for h in Hotlist.objects.filter(active=True).select_related("owner")
     ]
     index.hotlists = HotlistIndex.build(lists, _entries()) if lists else HotlistIndex()
     now = timezone.now()

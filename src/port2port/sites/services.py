@@ -265,6 +265,27 @@ def _device_rules(
     return _geometry(geometry)
 
 
+def _device_owner(
+    actor: Any, port: Port, owner: Any, *, zone: Zone | None, gate: Gate | None
+) -> None:
+    """Who may own a device: an organisation of its port. Port authority staff give a device to
+    any of them; a facility's operator registers devices of its own facility as its own (it may
+    not hand a device, and with it the device's token, to somebody else)."""
+    if not isinstance(owner, Organisation):
+        raise Invalid(_("this field is required"), field="owner")
+    if not owner.ports.filter(pk=port.pk).exists():
+        raise Invalid(_("the owner is not an organisation of this port"), field="owner")
+    if may_change(actor, port):
+        return
+    operators = {
+        site.facility.operator_id
+        for site in (zone, gate)
+        if site is not None and site.facility is not None
+    }
+    if owner.pk not in operators:
+        raise Forbidden(_("only the port authority gives a device to another organisation"))
+
+
 def _device_changed() -> None:
     """Ingest workers index devices by code: tell them to reload."""
     from port2port.detection.state import changed
@@ -289,11 +310,14 @@ def device_create(
     """Register a camera, fence segment, drone detector or AIS receiver of a port."""
     facility = zone.facility if zone is not None else None
     _require_change(actor, port, facility)
+    if gate is not None:
+        _require_change(actor, port, gate.facility)
     if kind not in DeviceKind.values:
         raise Invalid(_("“%(value)s” is not a kind of device") % {"value": kind}, field="kind")
     geometry = _device_rules(
         port=port, kind=kind, geometry=geometry, zone=zone, gate=gate, silent_after=silent_after
     )
+    _device_owner(actor, port, owner, zone=zone, gate=gate)
     device = Device(
         port=port,
         code=_text(code, "code", 40),
@@ -327,6 +351,8 @@ def device_update(*, actor: Any, device: Device, **fields) -> Device:
         # A device moves only to where the actor may change too (a facility operator: a zone of
         # their own facility; the port authority: anywhere in the port).
         _require_change(actor, device.port, new["zone"].facility if new["zone"] else None)
+    if "gate" in fields and new["gate"] != device.gate and new["gate"] is not None:
+        _require_change(actor, device.port, new["gate"].facility)  # the same for the gate
     if "name" in fields:
         new["name"] = _text(new["name"], "name", 200)
     new["geometry"] = _device_rules(
@@ -337,11 +363,8 @@ def device_update(*, actor: Any, device: Device, **fields) -> Device:
         gate=new["gate"],
         silent_after=new["silent_after"],
     )
-    owner = new["owner"]
-    if not isinstance(owner, Organisation):
-        raise Invalid(_("this field is required"), field="owner")
-    if owner.pk != device.owner_id and not owner.ports.filter(pk=device.port_id).exists():
-        raise Invalid(_("the owner is not an organisation of this port"), field="owner")
+    if new["owner"] != device.owner:
+        _device_owner(actor, device.port, new["owner"], zone=new["zone"], gate=new["gate"])
     changed = [name for name in DEVICE_EDITABLE if new[name] != getattr(device, name)]
     for name in changed:
         setattr(device, name, new[name])
