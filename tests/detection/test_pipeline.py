@@ -638,3 +638,39 @@ def test_the_same_broken_message_from_two_ports_is_a_dead_letter_for_each():
     assert sorted(DeadLetter.objects.values_list("port__locode", flat=True)) == sorted(
         [first.port.locode, second.port.locode]
     )
+
+
+def test_a_batch_that_fails_while_judged_leaves_nothing_behind(monkeypatch):
+    """The database fails during the rules (a hotlist entry looked up): the batch stores
+    nothing, the answer says so, and sending it again counts each read once."""
+    from django.db import OperationalError
+
+    from port2port.detection import ingest
+    from port2port.detection.ingest import Pipeline
+
+    w = world()
+    police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[])
+    stolen = Hotlist.objects.create(owner=police, name="Stolen trucks", priority=10)
+    HotlistEntry.objects.create(hotlist=stolen, plate="1ABC123", reason="stolen truck")
+    camera = w.devices["ANPR1"].code
+    reads = lines(*(plate_read(camera, "1ABC123", NIGHT, f"r{n}") for n in range(2)))
+    real, calls = ingest._entries, []
+
+    def locked_once(entry_ids):
+        calls.append(entry_ids)
+        if len(calls) == 2:  # the second read of the first attempt
+            raise OperationalError("database is locked")
+        return real(entry_ids)
+
+    monkeypatch.setattr(ingest, "_entries", locked_once)
+    worker = Pipeline(publish=False)
+    with pytest.raises(OperationalError):
+        worker.ingest("openalpr", reads)
+    assert not Event.objects.exists() and not Alarm.objects.exists()
+    outcome = worker.ingest("openalpr", reads)
+    assert (outcome.accepted, outcome.raised) == (2, 1)
+    assert Alarm.objects.get().count == 2
+    # Nothing of the failed attempt is stored with the next, unrelated batch either.
+    fence = w.devices["FENCE1"].code
+    worker.ingest("sensor", lines(sensor("fence", fence, timezone.now(), "other")))
+    assert Alarm.objects.count() == 1 and Alarm.objects.get().count == 2

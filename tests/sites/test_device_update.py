@@ -218,6 +218,52 @@ def test_a_facility_operator_neither_watches_others_gates_nor_gives_devices_away
         services.device_create(actor=pso, code="T2-D", owner=stranger, **camera)
 
 
+def test_a_facility_operator_keeps_its_hands_off_others_devices_in_its_zones(w, pso):
+    terminal, (yard,) = terminal_of(w, "T1-YARD")
+    police = OrganisationFactory(kind=OrganisationKind.POLICE, ports=[w.port])
+
+    def anpr(code, name, owner):  # registered by the port authority, on the port's gate
+        return services.device_create(
+            actor=pso,
+            port=w.port,
+            code=code,
+            name=name,
+            kind=DeviceKind.ANPR,
+            geometry=MOVED,
+            owner=owner,
+            zone=yard,
+            gate=w.gate,
+        )
+
+    camera = anpr("POL-ANPR", "Police ANPR", police)
+    pfso = user_in(terminal, Role.PFSO)
+    for change in (
+        {"owner": terminal},  # taking it over (and then issuing its token)
+        {"gate": None},  # taking it off the port's gate
+        {"silent_after": 0},
+        {"name": "Ours now"},
+    ):
+        with pytest.raises(Forbidden):
+            services.device_update(actor=pfso, device=fresh(camera), **change)
+    with pytest.raises(Forbidden):
+        services.device_active_set(actor=pfso, device=fresh(camera), active=False)
+    with pytest.raises(Forbidden):
+        services.device_token_issue(actor=pfso, device=fresh(camera))
+    stored = fresh(camera)
+    assert (stored.owner, stored.gate, stored.name, stored.active) == (
+        police,
+        w.gate,
+        "Police ANPR",
+        True,
+    )
+    # Its own camera on the port's gate: it may not take that off the gate either.
+    own = anpr("T1-ANPR", "Terminal ANPR", terminal)
+    with pytest.raises(Forbidden):
+        services.device_update(actor=pfso, device=fresh(own), gate=None)
+    services.device_update(actor=pfso, device=fresh(own), name="Terminal ANPR 1")
+    assert fresh(own).gate == w.gate
+
+
 # -- watched since -------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import logging
 from datetime import date, datetime
 from uuid import UUID
 
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -144,7 +144,7 @@ def ingest(request, format: str = Query(..., description=", ".join(FORMATS))):
         ]
     try:
         outcome = pipeline.ingest(format, messages, device=device, owner_id=owner_id, sender=who)
-    except OperationalError as exc:  # busy or gone: nothing of the batch is stored
+    except (OperationalError, InterfaceError) as exc:  # busy or gone: nothing is stored
         log.warning("detection: a batch from %s was not stored: %s", who, exc)
         raise Unavailable(
             _("the database is busy; nothing was stored, send the batch again")

@@ -67,7 +67,6 @@ REFRESH_SECONDS = 1.0
 SEEN_FLUSH_SECONDS = 10.0
 VESSEL_PUSH_SECONDS = 2.0
 EXPIRE_SECONDS = 60.0
-MAX_CLAIMS = 10_000
 MAX_DEAD_PAYLOAD = 65_536
 
 
@@ -171,10 +170,12 @@ class Pipeline:
         self._seen_lock = threading.Lock()
         self._inflight: frozenset = frozenset()  # uids of the batch the writer stores (stream)
         # Alarms this worker raised that the store counted into another worker's open alarm
-        # (raised id -> that alarm's id). Only the store reads and writes it, one batch after
-        # the other: a batch judged while the one before it was being stored still names the
-        # raised id, and its repeats must reach the alarm that holds the key.
+        # (raised id -> that alarm's id), of the batch stored last and of the one being stored.
+        # Only the store reads and writes them, one batch after the other: a batch judged while
+        # the one before it was being stored still names the raised id, and its repeats must
+        # reach the alarm that holds the key (later batches know it: `_claimed`).
         self._claims: dict = {}
+        self._claims_before: dict = {}
 
     # --- state ----------------------------------------------------------------------------------
 
@@ -286,9 +287,19 @@ class Pipeline:
         messages = list(messages)
         with self._lock:
             for attempt in (1, 2):
-                batch = self._prepare(
-                    fmt, messages, device, owner_id, default_device, sender, now or timezone.now()
-                )
+                try:
+                    batch = self._prepare(
+                        fmt,
+                        messages,
+                        device,
+                        owner_id,
+                        default_device,
+                        sender,
+                        now or timezone.now(),
+                    )
+                except BaseException:  # the rules may hold half a batch: start them afresh
+                    self.reset()
+                    raise
                 try:
                     return self._write(batch)
                 except IntegrityError:  # another worker raised the same alarm at the same moment
@@ -567,8 +578,6 @@ class Pipeline:
             }
             Alarm.objects.filter(pk=existing).update(**changes)
             insert_links((existing, u, at) for u, at in new.links)
-            if len(self._claims) >= MAX_CLAIMS:  # rare races; keep the newest
-                del self._claims[next(iter(self._claims))]
             self._claims[new.id] = existing
             detector.defer(partial(_claimed, new.key, new.id, existing))
             row = Alarm.objects.filter(pk=existing).values(*_LIVE_FIELDS).first()
@@ -583,8 +592,11 @@ class Pipeline:
         out: list[dict] = []
         reopened: list[NewAlarm] = []
         links, notes, updated = [], [], []
+        self._claims_before, self._claims = self._claims, {}
+        claimed = self._claims_before
         for update in actions.updates.values():
-            update.id = self._claims.get(update.id, update.id)
+            if claimed:
+                update.id = claimed.get(update.id, update.id)
             changes = {
                 "count": F("count") + update.count,
                 "last_at": Greatest(F("last_at"), update.last_at),

@@ -92,6 +92,16 @@ def may_change(viewer: Any, port: Port, facility: Facility | None = None) -> boo
     return facility is not None and facility.operator_id in change.org_ids
 
 
+def may_change_device(viewer: Any, device) -> bool:
+    """Port authority staff change every device of their port; a facility's operator the
+    devices it owns in its own facility (not those of police or the port in its zones)."""
+    if not may_change(viewer, device.port, device.zone.facility if device.zone else None):
+        return False
+    if may_change(viewer, device.port):
+        return True
+    return device.owner_id in reach(viewer, Perm.SITES_SITE_CHANGE).org_ids
+
+
 def port_map(viewer: Any, port: Port) -> dict:
     """The port as one GeoJSON FeatureCollection for the map page."""
     features = []

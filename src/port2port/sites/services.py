@@ -21,7 +21,7 @@ from port2port.core.visibility import reach
 
 from .geojson import validate_geometry
 from .models import Area, Device, DeviceKind, Facility, Gate, GateKind, Zone
-from .selectors import may_change
+from .selectors import may_change, may_change_device
 
 
 def _require_change(actor: Any, port: Port, facility: Facility | None = None) -> None:
@@ -265,6 +265,11 @@ def _device_rules(
     return _geometry(geometry)
 
 
+def _require_device_change(actor: Any, device: Device) -> None:
+    if not may_change_device(actor, device):
+        raise Forbidden(_("you may not change this device"))
+
+
 def _device_owner(
     actor: Any, port: Port, owner: Any, *, zone: Zone | None, gate: Gate | None
 ) -> None:
@@ -342,7 +347,7 @@ def device_update(*, actor: Any, device: Device, **fields) -> Device:
     Its code (the name it uses in its messages) and its kind stay: register another device for
     those. The rules are those of `device_create`, checked on the device as it would become.
     """
-    _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    _require_device_change(actor, device)
     unknown = sorted(set(fields) - set(DEVICE_EDITABLE))
     if unknown:
         raise Invalid(_("unknown field %(field)s") % {"field": unknown[0]}, field=unknown[0])
@@ -351,8 +356,11 @@ def device_update(*, actor: Any, device: Device, **fields) -> Device:
         # A device moves only to where the actor may change too (a facility operator: a zone of
         # their own facility; the port authority: anywhere in the port).
         _require_change(actor, device.port, new["zone"].facility if new["zone"] else None)
-    if "gate" in fields and new["gate"] != device.gate and new["gate"] is not None:
-        _require_change(actor, device.port, new["gate"].facility)  # the same for the gate
+    if "gate" in fields and new["gate"] != device.gate:
+        # The same for the gate it watched and the one it will watch.
+        for gate in (device.gate, new["gate"]):
+            if gate is not None:
+                _require_change(actor, device.port, gate.facility)
     if "name" in fields:
         new["name"] = _text(new["name"], "name", 200)
     new["geometry"] = _device_rules(
@@ -384,7 +392,7 @@ def device_update(*, actor: Any, device: Device, **fields) -> Device:
 @transaction.atomic
 def device_active_set(*, actor: Any, device: Device, active: bool) -> Device:
     """Switch a device off (its messages are refused and it is no longer watched) or on."""
-    _require_change(actor, device.port, device.zone.facility if device.zone else None)
+    _require_device_change(actor, device)
     switched_on = bool(active) and not device.active
     device.active = bool(active)
     if switched_on:

@@ -158,8 +158,8 @@ def device_edit_view(request, locode, device_id):
 
     port = selectors.port_get(request.user, locode)
     device = one_or_404(selectors.devices_of(request.user, port), pk=device_id)
-    if not selectors.may_change(request.user, port, device.zone.facility if device.zone else None):
-        raise Forbidden(_("you may not change the sites of this port"))
+    if not selectors.may_change_device(request.user, device):
+        raise Forbidden(_("you may not change this device"))
     initial = {
         "name": device.name,
         "geometry": json.dumps(device.geometry),
