@@ -111,6 +111,8 @@ class FlakyPipeline:
 
     def stream(self, jobs, *, on_stored):
         for job in jobs:
+            if job is None:  # nothing came for a moment
+                continue
             assert job.sender == "mqtt port2port-ingest"  # dead letters name the worker
             self.calls.append(
                 (job.fmt, [m.channel for m in job.messages], [m.device for m in job.messages])
@@ -479,6 +481,31 @@ STREAM = 100_000
 PERIMETER_EVERY = 100  # a fence event in the guarded zone: all update one perimeter alarm
 HOTLIST_EVERY = 500  # a read of a wanted plate, each plate once: one alarm each
 KILLS = 4
+
+
+@needs_broker
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fills_the_brokers_window_is_acknowledged_and_more_comes(
+    worker_factory, broker
+):
+    """The broker sends at most its in-flight window (100 here) unacknowledged: a batch that
+    takes all of it must be acknowledged although nothing else comes, or the worker waits
+    forever."""
+    from port2port.detection.models import Event
+    from tests.detection.factories import sensor, world
+
+    world("BEZEE")
+    now = timezone.now()
+    worker = worker_factory("--client-id", "test-window", "--batch", "500")
+    worker.start()  # the session and its subscription
+    assert worker.stop() == 0
+    publisher = Publisher(broker)  # queued for the session while no worker runs
+    for n in range(350):
+        publisher.publish("sensors/BEZEE-FENCE1", sensor("fence", "BEZEE-FENCE1", now, f"w-{n}"))
+    publisher.close()
+    worker.start()
+    assert wait_until(lambda: Event.objects.count() == 350, timeout=60), Event.objects.count()
+    assert worker.stop() == 0
 
 
 def stream(start) -> list[tuple[str, bytes]]:

@@ -674,3 +674,25 @@ def test_a_batch_that_fails_while_judged_leaves_nothing_behind(monkeypatch):
     fence = w.devices["FENCE1"].code
     worker.ingest("sensor", lines(sensor("fence", fence, timezone.now(), "other")))
     assert Alarm.objects.count() == 1 and Alarm.objects.get().count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_finishes_the_batch_in_hand_when_nothing_more_comes(database_on_file):
+    """A `None` job: the source has nothing now (a broker waiting for acknowledgements)."""
+    from port2port.detection.ingest import Job, Pipeline
+
+    w = world()
+    fence = w.devices["FENCE1"].code
+    at = timezone.now() - timedelta(minutes=5)
+    reported, seen_when_idle = [], []
+
+    def jobs_in():
+        yield Job("sensor", lines(sensor("fence", fence, at, "idle-1")), token=1)
+        yield None
+        seen_when_idle.extend(reported)  # reported before the source is asked again
+        yield Job("sensor", lines(sensor("fence", fence, at, "idle-2")), token=2)
+
+    total = Pipeline(publish=False).stream(
+        jobs_in(), on_stored=lambda job, out: reported.append(job.token)
+    )
+    assert seen_when_idle == [1] and reported == [1, 2] and total.accepted == 2

@@ -314,7 +314,9 @@ class Pipeline:
         (the MQTT worker acknowledges there). When storing fails, the rules forget what they
         remembered and the failed batch and the one read meanwhile are stored again, one at a
         time, before the stream goes on; if that fails too, the error is raised and the jobs
-        not yet reported stored are the caller's to send again."""
+        not yet reported stored are the caller's to send again. A `None` among the jobs says
+        that nothing more comes for now: the batch in hand is finished and reported (a broker
+        sends no more until the caller acknowledges what it has)."""
         from concurrent.futures import ThreadPoolExecutor
 
         total = Outcome()
@@ -345,6 +347,11 @@ class Pipeline:
 
         try:
             for job in batches:
+                if job is None:
+                    if pending is not None:
+                        last, pending = pending, None
+                        collect(last)
+                    continue
                 with self._lock:
                     batch = self._prepare(
                         job.fmt,

@@ -42,6 +42,9 @@ BATCH_WINDOW = 0.05  # seconds a batch may wait for more messages
 # A pause this long ends the batch early: with the broker's in-flight limit reached (Mosquitto's
 # max_inflight_messages) nothing more comes until we acknowledge, so waiting is time lost.
 IDLE_GAP = 0.005
+# With a batch in hand, how long nothing must come before it is finished and acknowledged (the
+# broker may be waiting for that acknowledgement to send more).
+IN_HAND_WAIT = 0.01
 STATUS_SECONDS = 10.0
 RETRY_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
@@ -350,6 +353,9 @@ class Worker:
             self._status_now_and_then()
             items = self._take()
             if not items:
+                # Nothing came: let the stream finish the batch in hand, so that it is
+                # acknowledged (the broker sends no more than its in-flight window without).
+                yield None
                 continue
             taken = self._taken(items)
             self._unacked.append(taken)
@@ -408,8 +414,8 @@ class Worker:
     def _take(self) -> list[Received]:
         """Up to `batch` messages: what arrives within BATCH_WINDOW of the first one, after the
         AIS parts held back from the previous batch."""
-        try:
-            first = self._queue.get(timeout=0.5)
+        try:  # with a batch in hand, not long: it is acknowledged once nothing else comes
+            first = self._queue.get(timeout=IN_HAND_WAIT if self._unacked else 0.5)
         except queue.Empty:
             return []
         batch = [*self._held, first]
