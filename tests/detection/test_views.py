@@ -798,3 +798,24 @@ def test_a_hotlist_rule_has_no_priority_and_says_why(client, port_a, pso):
     fence = client.get(f"/detection/rules/new/?port={locode}&kind=perimeter")
     assert fence.context["form"].notes == []
     assert 'data-testid="rule-note"' not in fence.content.decode()
+
+
+def test_device_health_counts_silence_from_registration_and_events_search_any_case(
+    client, operator, port_a
+):
+    from port2port.sites.models import Device
+
+    fence = port_a.devices["FENCE1"]
+    now = timezone.now()
+    Device.objects.filter(pk=fence.pk).update(
+        last_seen_at=None, watched_since=now - timedelta(minutes=5), silent_after=30
+    )
+    rows = {row["device"].code: row["silent"] for row in views._health(operator, port_a.port)}
+    assert rows[fence.code] is False  # watched for 5 minutes of its 30
+    Device.objects.filter(pk=fence.pk).update(watched_since=now - timedelta(minutes=31))
+    rows = {row["device"].code: row["silent"] for row in views._health(operator, port_a.port)}
+    assert rows[fence.code] is True
+    pipeline.ingest("sensor", lines(sensor("fence", fence.code, now, "case-1")))
+    page = client.get("/detection/events/", {"device": fence.code.lower()})
+    assert page.status_code == 200
+    assert [e.device_code for e in page.context["page"].object_list] == [fence.code]

@@ -755,7 +755,7 @@ def events(request, filters: Query[EventFilter]):
         queryset = queryset.filter(plate=plate)
         services.plate_searched(actor=request.auth, plate=plate, found=queryset.count())
     if filters.device:
-        queryset = queryset.filter(device_code=filters.device)
+        queryset = queryset.filter(device_code__iexact=filters.device)
     if filters.since:
         queryset = queryset.filter(at__gte=filters.since)
     return queryset

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from port2port.core.errors import AppError, Forbidden, NotFound
@@ -181,13 +182,13 @@ def _health(viewer, port: Port) -> list[dict]:
     now = timezone.now()
     rows = []
     for device in site_selectors.devices_of(viewer, port).order_by("code"):
+        # As the silence alarm counts (jobs.py): from its last message, or from when it has
+        # been watched if it never sent one.
+        heard = device.last_seen_at or device.watched_since
         silent = bool(
             device.active
             and device.silent_after
-            and (
-                device.last_seen_at is None
-                or now - device.last_seen_at > timedelta(minutes=device.silent_after)
-            )
+            and (heard is None or now - heard > timedelta(minutes=device.silent_after))
         )
         rows.append({"device": device, "silent": silent})
     return rows
@@ -628,7 +629,7 @@ def events_view(request):
         if data["kind"]:
             events = events.filter(kind=data["kind"])
         if data["device"]:
-            events = events.filter(device_code=data["device"].strip())
+            events = events.filter(device_code__iexact=data["device"].strip())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -1051,7 +1052,15 @@ def hotlist_entries_view(request, hotlist_id):
         ),
     )
     if done:
-        messages.success(request, _("%(n)s plates stored.") % {"n": count})
+        messages.success(
+            request,
+            ngettext(
+                "%(n)s plate stored (a plate already on the list takes the new reason and date).",
+                "%(n)s plates stored (a plate already on the list takes the new reason and date).",
+                count,
+            )
+            % {"n": count},
+        )
         return redirect("detection:hotlist", hotlist_id=hotlist.pk)
     return render(
         request,

@@ -1,3 +1,10 @@
+// Leaflet's zoom buttons in the page's language (base.html gives the words).
+if (window.L && document.body && document.body.dataset.zoomIn) {
+  L.Control.Zoom.mergeOptions({
+    zoomInTitle: document.body.dataset.zoomIn,
+    zoomOutTitle: document.body.dataset.zoomOut,
+  });
+}
 // The control room: the live alarm queue, the port map with devices, open alarms and vessels,
 // and an alarm's page that follows its alarm. Everything comes from the server-sent events of
 // #control-room[data-stream-url] (or #alarm-detail); the browser reconnects by itself after a

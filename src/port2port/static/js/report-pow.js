@@ -1,3 +1,10 @@
+// Leaflet's zoom buttons in the page's language (base.html gives the words).
+if (window.L && document.body && document.body.dataset.zoomIn) {
+  L.Control.Zoom.mergeOptions({
+    zoomInTitle: document.body.dataset.zoomIn,
+    zoomOutTitle: document.body.dataset.zoomOut,
+  });
+}
 // The reporter's form (/report/<channel>/). The one thing it needs JavaScript for is the proof of
 // work of reporting/pow.py: find a nonce such that SHA-256(challenge + ":" + nonce) starts with
 // `data-bits` zero bits, put it in the form, then send it. Also, as enhancements the form works

@@ -1,3 +1,10 @@
+// Leaflet's zoom buttons in the page's language (base.html gives the words).
+if (window.L && document.body && document.body.dataset.zoomIn) {
+  L.Control.Zoom.mergeOptions({
+    zoomInTitle: document.body.dataset.zoomIn,
+    zoomOutTitle: document.body.dataset.zoomOut,
+  });
+}
 // The port map: our own GeoJSON on Leaflet (served from our static files). No outside tiles
 // unless the platform is configured with a tile server.
 (function () {
