@@ -225,9 +225,11 @@ def test_take_in_hand_note_and_escalate(client, operator, port_a):
     alarm.refresh_from_db()
     assert alarm.state == AlarmState.IN_PROGRESS
     client.post(f"/detection/alarms/{alarm.pk}/note/", {"note-text": "Patrol 3 on its way"})
-    client.post(f"/detection/alarms/{alarm.pk}/escalate/")
+    answer = client.post(f"/detection/alarms/{alarm.pk}/escalate/", follow=True)
     kinds = list(AlarmEntry.objects.filter(alarm=alarm).values_list("kind", flat=True))
     assert {"in_progress", "note", "escalated"} <= set(kinds)
+    # Nobody at the next level: the operator is told, not reassured.
+    assert "nobody was notified" in answer.content.decode()
     timeline = client.get(f"/detection/alarms/{alarm.pk}/").content.decode()
     assert "Patrol 3 on its way" in timeline
 
@@ -819,3 +821,13 @@ def test_device_health_counts_silence_from_registration_and_events_search_any_ca
     page = client.get("/detection/events/", {"device": fence.code.lower()})
     assert page.status_code == 200
     assert [e.device_code for e in page.context["page"].object_list] == [fence.code]
+
+
+def test_escalating_to_a_level_with_contacts_says_they_are_notified(client, operator, port_a, pso):
+    from port2port.detection.models import Contact, Delivery
+
+    alarm = intrusion(port_a)
+    Contact.objects.create(rule=alarm.rule, level=1, channel=Contact.Channel.EMAIL, user=pso)
+    answer = client.post(f"/detection/alarms/{alarm.pk}/escalate/", follow=True)
+    assert "Escalated to level 1; its contacts are notified." in answer.content.decode()
+    assert Delivery.objects.filter(alarm=alarm, level=1, target="pso@example.org").exists()

@@ -531,10 +531,18 @@ def _done_message(action: str, result) -> str:
         return _("Shared as “%(title)s”.") % {"title": result.title}
     if action == "step":
         return _("Step saved.")
+    if action == "escalate":
+        from .models import Delivery
+
+        level = result.escalation_level
+        if not Delivery.objects.filter(alarm=result, level=level).exists():
+            return _(
+                "Escalated to level %(level)s, where nobody is on the list: nobody was notified."
+            ) % {"level": level}
+        return _("Escalated to level %(level)s; its contacts are notified.") % {"level": level}
     return {
         "acknowledge": _("Alarm acknowledged."),
         "take": _("You have taken the alarm in hand."),
-        "escalate": _("Escalated to the next level."),
         "note": _("Note saved."),
         "close": _("Alarm closed."),
     }[action]
