@@ -115,6 +115,7 @@ class Clock:
     def _rules(self, now) -> dict:
         from port2port.access.models import GateDecision
         from port2port.sites.models import Device
+        from port2port.sites.models import silent as device_silent
 
         from .live import publish
 
@@ -131,10 +132,7 @@ class Clock:
                 active=True, silent_after__gt=0, pk__in=list(devices)
             ).values_list("pk", "last_seen_at", "watched_since", "silent_after")
             for device_id, last_seen, since, minutes in silent:
-                # A device that never sent is silent from the moment it was registered (or
-                # switched on again).
-                heard = last_seen or since
-                if heard is not None and now - heard > timedelta(minutes=minutes):
+                if device_silent(last_seen, since, minutes, now):
                     detector.device_silent(devices[device_id], last_seen, now)
             decisions = GateDecision.objects.filter(granted=False)
             if self.decision_id is None:

@@ -9,7 +9,6 @@ import asyncio
 import json
 import queue
 import time
-from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django import forms
@@ -182,15 +181,7 @@ def _health(viewer, port: Port) -> list[dict]:
     now = timezone.now()
     rows = []
     for device in site_selectors.devices_of(viewer, port).order_by("code"):
-        # As the silence alarm counts (jobs.py): from its last message, or from when it has
-        # been watched if it never sent one.
-        heard = device.last_seen_at or device.watched_since
-        silent = bool(
-            device.active
-            and device.silent_after
-            and (heard is None or now - heard > timedelta(minutes=device.silent_after))
-        )
-        rows.append({"device": device, "silent": silent})
+        rows.append({"device": device, "silent": device.is_silent(now)})
     return rows
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -192,6 +193,10 @@ class Device(SiteBase):
         verbose_name_plural = _("devices")
         constraints = [models.UniqueConstraint(fields=["code"], name="device_code_unique")]
 
+    def is_silent(self, now) -> bool:
+        """Switched on, watched, and nothing heard for `silent_after` minutes."""
+        return self.active and silent(self.last_seen_at, self.watched_since, self.silent_after, now)
+
     def position(self) -> tuple[float, float] | None:
         """(latitude, longitude) of the device, the first point of a line or polygon."""
         geometry = self.geometry or {}
@@ -201,3 +206,13 @@ class Device(SiteBase):
         if isinstance(coords, list) and len(coords) >= 2:
             return float(coords[1]), float(coords[0])
         return None
+
+
+def silent(last_seen_at, watched_since, silent_after: int, now) -> bool:
+    """Whether a device has gone silent: nothing for `silent_after` minutes (0: never watched)
+    since its last message, or, if it never sent one, since it was registered or switched on.
+    The health page and the silence alarm (detection/jobs.py) both ask this."""
+    heard = last_seen_at or watched_since
+    return (
+        bool(silent_after) and heard is not None and now - heard > timedelta(minutes=silent_after)
+    )
